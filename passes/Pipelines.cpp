@@ -1,0 +1,38 @@
+//===- Pipelines.cpp - tessel pass pipelines ------------------------------===//
+
+#include "passes/Pipelines.h"
+#include "passes/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+void mlir::tessel::buildCleanupPipeline(OpPassManager &pm) {
+  OpPassManager &fn = pm.nest<func::FuncOp>();
+  // Types first: folding and the later passes see the most static shapes.
+  fn.addPass(createTesselInferShapesPass());
+  // Evaluate shape subgraphs and mask construction over constants.
+  fn.addPass(createTesselFoldConstantsPass());
+  // Remove what folding left dead, merge duplicate constants.
+  fn.addPass(createCanonicalizerPass());
+  fn.addPass(createCSEPass());
+  // CSE exposes new folds (two Shape ops of one value, ...): one more round.
+  fn.addPass(createTesselFoldConstantsPass());
+  fn.addPass(createCanonicalizerPass());
+}
+
+void mlir::tessel::buildGraphPipeline(OpPassManager &pm,
+                                      const CompileOptions &options) {
+  if (options.optLevel <= 0)
+    return;
+  buildCleanupPipeline(pm);
+}
+
+void mlir::tessel::registerTesselPipelines() {
+  PassPipelineRegistration<>(
+      "tessel-cleanup",
+      "Shape inference, constant folding of shape subgraphs, CSE, DCE",
+      [](OpPassManager &pm) { buildCleanupPipeline(pm); });
+}

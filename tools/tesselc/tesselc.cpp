@@ -1,0 +1,233 @@
+//===- tesselc.cpp - the tessel compiler driver ---------------------------===//
+//
+// tesselc MODEL.onnx [-o OUT] [--emit=tessel] [-O0..-O3] [--stats]
+//
+// Errors name the file and the ONNX node, exit non-zero and leave no output
+// file behind: the output is written to a temporary file beside the target
+// and renamed over it only when everything succeeded.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/OnnxImporter.h"
+#include "passes/Passes.h"
+#include "passes/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/ADT/Statistic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <map>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+enum class EmitKind { Tessel };
+
+cl::OptionCategory category("tesselc options");
+
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"),
+                               cl::cat(category));
+cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
+                                cl::value_desc("path"), cl::init("-"),
+                                cl::cat(category));
+cl::opt<EmitKind> emit(
+    "emit", cl::desc("What to produce"), cl::init(EmitKind::Tessel),
+    cl::values(clEnumValN(EmitKind::Tessel, "tessel",
+                          "the tessel IR after the graph pipeline")),
+    cl::cat(category));
+cl::opt<char> optLevel("O", cl::Prefix, cl::init('2'),
+                       cl::desc("Optimisation level: -O0 (raw import) to -O3"),
+                       cl::cat(category));
+cl::opt<bool> keepWeights(
+    "print-weights",
+    cl::desc("Print weight blobs in full (default: elide blobs over 1 KiB)"),
+    cl::cat(category));
+cl::opt<bool> printSupportedOps(
+    "print-supported-ops",
+    cl::desc("Print the table of supported ONNX ops (Markdown) and exit"),
+    cl::cat(category));
+
+/// "<file>: error: node 'n': message" for node locations, "<file>: error:
+/// message" for file locations.
+void printDiagnostic(Diagnostic &diag) {
+  std::string file, node;
+  Location loc = diag.getLocation();
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    node = name.getName().str();
+    loc = name.getChildLoc();
+  }
+  if (auto fileLoc = dyn_cast<FileLineColLoc>(loc)) {
+    file = fileLoc.getFilename().str();
+    if (fileLoc.getLine() != 0)
+      file += ":" + std::to_string(fileLoc.getLine()) + ":" +
+              std::to_string(fileLoc.getColumn());
+  }
+  llvm::raw_ostream &os = llvm::errs();
+  if (!file.empty())
+    os << file << ": ";
+  else
+    os << "tesselc: ";
+  switch (diag.getSeverity()) {
+  case DiagnosticSeverity::Error:
+    os << "error: ";
+    break;
+  case DiagnosticSeverity::Warning:
+    os << "warning: ";
+    break;
+  default:
+    os << "note: ";
+    break;
+  }
+  if (!node.empty())
+    os << "node '" << node << "': ";
+  os << diag.str() << "\n";
+  for (Diagnostic &note : diag.getNotes())
+    os << "  note: " << note.str() << "\n";
+}
+
+using OpCounts = std::map<std::string, int64_t>;
+
+OpCounts countOps(ModuleOp module) {
+  OpCounts counts;
+  module.walk([&](Operation *op) {
+    if (!isa<ModuleOp, func::FuncOp, func::ReturnOp>(op))
+      ++counts[op->getName().getStringRef().str()];
+  });
+  return counts;
+}
+
+void printOpCounts(const OpCounts &before, const OpCounts &after) {
+  OpCounts all = before;
+  for (auto &[name, n] : after)
+    all.emplace(name, 0);
+  auto get = [](const OpCounts &m, const std::string &k) -> int64_t {
+    auto it = m.find(k);
+    return it == m.end() ? 0 : it->second;
+  };
+  int64_t totalBefore = 0, totalAfter = 0;
+  llvm::errs() << llvm::format("%-32s %8s %8s\n", (const char *)"op", (const char *)"before", (const char *)"after");
+  for (auto &[name, n] : all) {
+    int64_t b = get(before, name), a = get(after, name);
+    totalBefore += b;
+    totalAfter += a;
+    llvm::errs() << llvm::format("%-32s %8lld %8lld\n", name.c_str(),
+                                 (long long)b, (long long)a);
+  }
+  llvm::errs() << llvm::format("%-32s %8lld %8lld\n", (const char *)"total",
+                               (long long)totalBefore, (long long)totalAfter);
+}
+
+/// Writes `text` to `path` atomically: a temporary beside it, then rename.
+LogicalResult writeOutput(StringRef path, StringRef text) {
+  if (path == "-") {
+    llvm::outs() << text;
+    llvm::outs().flush();
+    return success();
+  }
+  SmallString<256> dir(path);
+  llvm::sys::path::remove_filename(dir);
+  if (dir.empty())
+    dir = ".";
+  SmallString<256> model(dir);
+  llvm::sys::path::append(model, ".tesselc-%%%%%%%%.tmp");
+  int fd;
+  SmallString<256> temp;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, temp)) {
+    llvm::errs() << "tesselc: error: cannot write output '" << path
+                 << "': " << ec.message() << "\n";
+    return failure();
+  }
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << text;
+    os.close();
+    if (os.has_error()) {
+      llvm::errs() << "tesselc: error: cannot write output '" << path
+                   << "': " << os.error().message() << "\n";
+      os.clear_error();
+      llvm::sys::fs::remove(temp);
+      return failure();
+    }
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
+    llvm::errs() << "tesselc: error: cannot write output '" << path
+                 << "': " << ec.message() << "\n";
+    llvm::sys::fs::remove(temp);
+    return failure();
+  }
+  return success();
+}
+
+int run() {
+  if (printSupportedOps) {
+    llvm::outs() << tessel::renderSupportedOpsMarkdown();
+    return 0;
+  }
+  if (inputPath.empty()) {
+    llvm::errs() << "tesselc: error: no input model (usage: tesselc "
+                    "model.onnx [-o out] [--emit=tessel] [-O0..-O3])\n";
+    return 1;
+  }
+  if (optLevel < '0' || optLevel > '3') {
+    llvm::errs() << "tesselc: error: unknown optimisation level -O"
+                 << optLevel.getValue() << " (expected -O0 to -O3)\n";
+    return 1;
+  }
+
+  MLIRContext context;
+  context.printOpOnDiagnostic(false);
+  ScopedDiagnosticHandler handler(&context, [](Diagnostic &diag) {
+    printDiagnostic(diag);
+    return success();
+  });
+
+  OwningOpRef<ModuleOp> module = tessel::importOnnxFile(&context, inputPath);
+  if (!module)
+    return 1;
+  OpCounts before = countOps(*module);
+
+  tessel::CompileOptions options;
+  options.optLevel = optLevel - '0';
+  PassManager pm(&context);
+  tessel::buildGraphPipeline(pm, options);
+  if (failed(pm.run(*module)))
+    return 1;
+
+  // `--stats` is LLVM's own flag (registered by libLLVM); tesselc reads it
+  // to print op counts before/after the pipeline.
+  if (llvm::AreStatisticsEnabled())
+    printOpCounts(before, countOps(*module));
+
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  OpPrintingFlags flags;
+  if (!keepWeights)
+    flags.elideLargeResourceString(1024);
+  module->print(os, flags);
+  return failed(writeOutput(outputPath, text)) ? 1 : 0;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  // Shown in --help with our options: LLVM registers it, tesselc gives it a
+  // meaning (op counts before/after the pipeline, to stderr).
+  if (auto *stats = cl::getRegisteredOptions().lookup("stats")) {
+    stats->setDescription("Print op counts before/after the pipeline (stderr)");
+    stats->addCategory(category);
+  }
+  cl::ParseCommandLineOptions(argc, argv, "tessel: ONNX model compiler\n");
+  return run();
+}
