@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/CpuPipeline.h"
+#include "codegen/ModelEmitter.h"
 #include "frontend/OnnxImporter.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
@@ -17,6 +19,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/CommandLine.h"
@@ -32,7 +36,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class EmitKind { Tessel };
+enum class EmitKind { Tessel, Linalg, LLVM, Lib };
 
 cl::OptionCategory category("tesselc options");
 
@@ -42,10 +46,20 @@ cl::opt<std::string> outputPath("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("path"), cl::init("-"),
                                 cl::cat(category));
 cl::opt<EmitKind> emit(
-    "emit", cl::desc("What to produce"), cl::init(EmitKind::Tessel),
+    "emit", cl::desc("What to produce (default: lib)"),
+    cl::init(EmitKind::Lib),
     cl::values(clEnumValN(EmitKind::Tessel, "tessel",
-                          "the tessel IR after the graph pipeline")),
+                          "the tessel IR after the graph pipeline"),
+               clEnumValN(EmitKind::Linalg, "linalg",
+                          "linalg on tensors (CPU target)"),
+               clEnumValN(EmitKind::LLVM, "llvm",
+                          "the LLVM dialect (CPU target)"),
+               clEnumValN(EmitKind::Lib, "lib",
+                          "model.so + model.weights (needs -o)")),
     cl::cat(category));
+cl::opt<std::string> target("target",
+                            cl::desc("Code generation target (default: cpu)"),
+                            cl::init("cpu"), cl::cat(category));
 cl::opt<char> optLevel("O", cl::Prefix, cl::init('2'),
                        cl::desc("Optimisation level: -O0 (raw import) to -O3"),
                        cl::cat(category));
@@ -185,7 +199,23 @@ int run() {
     return 1;
   }
 
-  MLIRContext context;
+  if (target != "cpu") {
+    llvm::errs() << "tesselc: error: unknown target '" << target
+                 << "' (this build supports --target=cpu)\n";
+    return 1;
+  }
+  if (emit == EmitKind::Lib && outputPath == "-") {
+    llvm::errs() << "tesselc: error: --emit=lib writes model.so and "
+                    "model.weights: give the path with -o\n";
+    return 1;
+  }
+
+  // Every dialect the pipelines may create, with the interface models
+  // (bufferization, LLVM translation) that live in extensions.
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  MLIRContext context(registry);
   context.printOpOnDiagnostic(false);
   ScopedDiagnosticHandler handler(&context, [](Diagnostic &diag) {
     printDiagnostic(diag);
@@ -208,6 +238,28 @@ int run() {
   // to print op counts before/after the pipeline.
   if (llvm::AreStatisticsEnabled())
     printOpCounts(before, countOps(*module));
+
+  if (emit != EmitKind::Tessel) {
+    auto signature = tessel::describeModel(*module);
+    if (failed(signature))
+      return 1;
+    PassManager linalg(&context);
+    tessel::buildCpuLinalgPipeline(linalg);
+    if (failed(linalg.run(*module)))
+      return 1;
+    if (emit != EmitKind::Linalg) {
+      tessel::prepareEntryPoint(*module);
+      PassManager llvmPm(&context);
+      tessel::buildCpuLLVMPipeline(llvmPm);
+      if (failed(llvmPm.run(*module)))
+        return 1;
+    }
+    if (emit == EmitKind::Lib)
+      return failed(tessel::emitCpuModel(*module, *signature, outputPath,
+                                         options.optLevel == 0 ? 1 : 3))
+                 ? 1
+                 : 0;
+  }
 
   std::string text;
   llvm::raw_string_ostream os(text);

@@ -1,0 +1,63 @@
+//===- CpuPipeline.cpp - the CPU code generation pipeline -----------------===//
+
+#include "codegen/CpuPipeline.h"
+#include "codegen/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
+  // Ops the CPU target has no dedicated lowering for become primitive ops.
+  pm.addNestedPass<func::FuncOp>(createTesselExpandCompositeOpsPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  // The model ABI: weights from a buffer argument, fresh result buffers.
+  pm.addPass(createTesselOutlineWeightsPass());
+  pm.addNestedPass<func::FuncOp>(createConvertTesselToLinalgPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
+  // Producer/consumer element-wise chains become one loop nest.
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+}
+
+void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizationOptions bufferization;
+  bufferization.bufferizeFunctionBoundaries = true;
+  bufferization.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
+  bufferization::BufferDeallocationPipelineOptions deallocation;
+  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertMathToFuncs());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void mlir::tessel::registerCpuPipelines() {
+  PassPipelineRegistration<>("tessel-cpu-linalg",
+                             "tessel -> linalg on tensors (CPU target)",
+                             buildCpuLinalgPipeline);
+  PassPipelineRegistration<>("tessel-cpu-llvm",
+                             "linalg on tensors -> LLVM dialect (CPU target)",
+                             buildCpuLLVMPipeline);
+}

@@ -1,0 +1,21 @@
+//===- CpuPipeline.h - the CPU code generation pipeline ---------*- C++ -*-===//
+
+#ifndef TESSEL_CODEGEN_CPUPIPELINE_H
+#define TESSEL_CODEGEN_CPUPIPELINE_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::tessel {
+
+/// Optimised tessel IR -> linalg on tensors (the form `--emit=linalg` prints).
+void buildCpuLinalgPipeline(OpPassManager &pm);
+
+/// linalg on tensors -> bufferized loops -> LLVM dialect (`--emit=llvm`).
+void buildCpuLLVMPipeline(OpPassManager &pm);
+
+/// Registers `tessel-cpu-linalg` and `tessel-cpu-llvm` with the registry.
+void registerCpuPipelines();
+
+} // namespace mlir::tessel
+
+#endif // TESSEL_CODEGEN_CPUPIPELINE_H

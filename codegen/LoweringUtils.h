@@ -1,0 +1,87 @@
+//===- LoweringUtils.h - helpers for tessel -> linalg lowerings -*- C++ -*-===//
+
+#ifndef TESSEL_CODEGEN_LOWERINGUTILS_H
+#define TESSEL_CODEGEN_LOWERINGUTILS_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::tessel {
+
+/// Builds the scalar body of an element-wise computation: `args` holds one
+/// scalar per operand (already converted to signless types).
+using ScalarBodyBuilder =
+    function_ref<Value(OpBuilder &b, Location loc, ValueRange args)>;
+
+/// Dim `d` of tensor `v`, static when the type says so.
+OpFoldResult dimOf(OpBuilder &b, Location loc, Value v, int64_t d);
+
+/// Dim `d` of tensor `v` as an index value.
+Value dimValue(OpBuilder &b, Location loc, Value v, int64_t d);
+
+/// All dims of tensor `v`.
+SmallVector<OpFoldResult> dimsOf(OpBuilder &b, Location loc, Value v);
+
+/// `tensor.empty` with `sizes` (static entries as attributes).
+Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+                  Type elementType);
+
+/// A tensor of `sizes` filled with `value` (a scalar).
+Value filledTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+                   Value value);
+
+/// Element `i` of a 0-D or 1-D integer tensor, as an index.
+Value extractIndex(OpBuilder &b, Location loc, Value tensor, int64_t i);
+
+/// A scalar constant of `type` (float or integer) with `value`.
+Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
+
+/// The lowest (or highest) finite value of `type`: reduction identities.
+Value extremeConstant(OpBuilder &b, Location loc, Type type, bool highest);
+
+/// Numpy-broadcasting element-wise map of `operands` (ranked tensors of any
+/// rank <= the result's) into a tensor of `resultType`. A dynamic dim that
+/// may or may not be a broadcast 1 at run time is resolved at run time: when
+/// all such dims equal the result's, a plain (vectorisable) generic runs,
+/// otherwise one that indexes the broadcast operands explicitly.
+Value buildBroadcastMap(OpBuilder &b, Location loc, ValueRange operands,
+                        RankedTensorType resultType, ScalarBodyBuilder body);
+
+/// The result sizes of broadcasting `operands` into a tensor of `resultType`.
+SmallVector<OpFoldResult> broadcastSizes(OpBuilder &b, Location loc,
+                                         ValueRange operands,
+                                         RankedTensorType resultType);
+
+/// Converts `v` (scalar) of element type `from` to `to` with ONNX Cast rules:
+/// float -> int truncates toward zero, to i1 means != 0. `fromUnsigned` /
+/// `toUnsigned` give the signedness the signless types lost.
+Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
+                    bool fromUnsigned, bool toUnsigned);
+
+/// The signless counterpart of a tessel element type (ui8 -> i8).
+Type signlessElementType(Type t);
+
+/// Type converter for the CPU lowering: tensors keep their shape, unsigned
+/// integer elements become signless.
+class TesselTypeConverter : public TypeConverter {
+public:
+  TesselTypeConverter();
+};
+
+/// Patterns for the op families, each in its own file.
+void populateElementwiseToLinalgPatterns(TypeConverter &converter,
+                                         RewritePatternSet &patterns);
+void populateShapeOpsToLinalgPatterns(TypeConverter &converter,
+                                      RewritePatternSet &patterns);
+void populateReductionsToLinalgPatterns(TypeConverter &converter,
+                                        RewritePatternSet &patterns);
+void populateMatMulToLinalgPatterns(TypeConverter &converter,
+                                    RewritePatternSet &patterns);
+
+} // namespace mlir::tessel
+
+#endif // TESSEL_CODEGEN_LOWERINGUTILS_H

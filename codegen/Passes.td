@@ -1,0 +1,63 @@
+//===- Passes.td - tessel code generation passes ------------*- tablegen -*-===//
+
+#ifndef TESSEL_CODEGEN_PASSES_TD
+#define TESSEL_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertTesselToLinalgPass
+    : Pass<"convert-tessel-to-linalg", "func::FuncOp"> {
+  let summary = "Lowers tessel ops to linalg/tensor/arith/math on tensors.";
+  let description = [{
+    Every tessel op becomes linalg (generic, matmul, fill, transpose), tensor
+    (empty, extract_slice, insert_slice, reshape, pad) and arith/math ops on
+    tensors; batch and sequence dims stay dynamic. Element-wise ops broadcast
+    with affine maps where the dims are known and resolve `?` against `?` at
+    run time. Unsigned element types become signless. Composite ops
+    (attention, rotary embedding, RMS norm) must have been expanded first by
+    `tessel-expand-composite-ops`; an op without a lowering makes the pass
+    fail with a diagnostic on that op.
+  }];
+  let dependentDialects = [
+    "linalg::LinalgDialect", "tensor::TensorDialect", "arith::ArithDialect",
+    "math::MathDialect", "scf::SCFDialect", "bufferization::BufferizationDialect"
+  ];
+}
+
+def TesselExpandCompositeOpsPass
+    : Pass<"tessel-expand-composite-ops", "func::FuncOp"> {
+  let summary = "Rewrites attention, rotary embedding, RMS normalisation and "
+                "Gemm into primitive tessel ops.";
+  let description = [{
+    The reference expansion the CPU target uses for ops it has no dedicated
+    kernel for:
+      tessel.attention(q, k, v, mask) ->
+        softmax(scale * q x k^T (+ mask, causal)) x v, with k/v heads
+        repeated for GQA
+      tessel.rms_normalization(x, s) -> x / sqrt(mean(x^2) + eps) * s
+      tessel.rotary_embedding -> gathers of the caches and rotate-half
+      tessel.gemm -> transpose / matmul / mul / add
+  }];
+  let dependentDialects = ["tessel::TesselDialect"];
+}
+
+def TesselOutlineWeightsPass : Pass<"tessel-outline-weights", "ModuleOp"> {
+  let summary = "Gives @main the model ABI: weights come from a buffer "
+                "argument, results are fresh buffers.";
+  let description = [{
+    Each `tessel.constant dense_resource<...>` in @main becomes a read-only
+    view at a 64-byte aligned offset of a new first argument
+    `%weights: memref<?xi8>` (`memref.view` + `bufferization.to_tensor
+    restrict`). The module gets a `tessel.weights` attribute listing, per
+    weight, its name, offset and value, from which the emitter writes
+    `model.weights`. Inline (small) constants stay in the code. Each result
+    of @main is copied into a fresh `bufferization.alloc_tensor`, so the
+    caller owns every returned buffer (none aliases an input or a weight).
+  }];
+  let dependentDialects = [
+    "memref::MemRefDialect", "bufferization::BufferizationDialect",
+    "arith::ArithDialect"
+  ];
+}
+
+#endif // TESSEL_CODEGEN_PASSES_TD
