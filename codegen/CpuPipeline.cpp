@@ -37,6 +37,8 @@ void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  // f32 matrix products go to OpenBLAS; the rest becomes loops.
+  pm.addNestedPass<func::FuncOp>(createTesselLinalgToBlasPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());

@@ -61,6 +61,20 @@ public:
   bool failed() const { return !firstError.empty(); }
   StringRef error() const { return firstError; }
 
+  /// Replaces `op` by `value`, or, when some op could not be built, erases
+  /// everything built so far and reports why. Erasing keeps a failed
+  /// expansion from counting as a change, so the greedy driver converges.
+  LogicalResult replaceOrDiscard(Operation *op, Value value) {
+    if (!failed()) {
+      rewriter.replaceOp(op, value);
+      return success();
+    }
+    for (Operation *built : llvm::reverse(created))
+      rewriter.eraseOp(built);
+    created.clear();
+    return rewriter.notifyMatchFailure(op, firstError);
+  }
+
   /// Creates `OpTy`. When `resultType` is given it replaces the (compatible)
   /// inferred type: the last op of an expansion keeps the composite op's
   /// declared type.
@@ -84,7 +98,9 @@ public:
   }
 
   Value constant(DenseElementsAttr value) {
-    return rewriter.create<ConstantOp>(loc, value.getType(), value);
+    auto op = rewriter.create<ConstantOp>(loc, value.getType(), value);
+    created.push_back(op);
+    return op;
   }
   /// A 1-D i64 tensor.
   Value i64s(ArrayRef<int64_t> values) {
@@ -145,6 +161,7 @@ private:
   PatternRewriter &rewriter;
   Location loc;
   std::string firstError;
+  SmallVector<Operation *> created;
 };
 
 Operation *TesselBuilder::createOp(StringRef name, ValueRange operands,
@@ -197,7 +214,9 @@ Operation *TesselBuilder::createOp(StringRef name, ValueRange operands,
     types[0] = resultType;
   }
   state.addTypes(types);
-  return rewriter.create(state);
+  Operation *op = rewriter.create(state);
+  created.push_back(op);
+  return op;
 }
 
 //===----------------------------------------------------------------------===//
@@ -206,7 +225,9 @@ Operation *TesselBuilder::createOp(StringRef name, ValueRange operands,
 
 /// [B, S, H*D] -> [B, H, S, D].
 Value splitHeads(TesselBuilder &b, Value x, int64_t heads) {
-  return b.transpose(b.reshape(x, {0, 0, heads, -1}), {0, 2, 1, 3});
+  int64_t hidden = dimOf(x, 2);
+  int64_t headDim = ShapedType::isDynamic(hidden) ? -1 : hidden / heads;
+  return b.transpose(b.reshape(x, {0, 0, heads, headDim}), {0, 2, 1, 3});
 }
 
 /// [B, Hkv, S, D] -> [B, Hkv*n, S, D], each kv head repeated n times in a row
@@ -319,24 +340,27 @@ struct ExpandAttention : OpRewritePattern<AttentionOp> {
       return rewriter.notifyMatchFailure(
           op, "q heads must be a multiple of kv heads");
 
-    TesselBuilder b(rewriter, op.getLoc());
-    if (rank == 3) {
-      q = splitHeads(b, q, qHeads);
-      k = splitHeads(b, k, kvHeads);
-      v = splitHeads(b, v, kvHeads);
-      if (b.failed())
-        return rewriter.notifyMatchFailure(op, b.error());
-    }
     double scale;
     if (auto given = op.getScale()) {
       scale = given->convertToDouble();
     } else {
-      int64_t headDim = dimOf(q, 3);
+      int64_t headDim = rank == 4 ? dimOf(q, 3) : dimOf(q, 2);
+      if (!ShapedType::isDynamic(headDim) && rank == 3)
+        headDim /= qHeads;
       if (ShapedType::isDynamic(headDim) || headDim <= 0)
         return rewriter.notifyMatchFailure(
             op, "the head dim must be static for the default scale");
       scale = 1.0 / std::sqrt((double)headDim);
     }
+
+    TesselBuilder b(rewriter, op.getLoc());
+    if (rank == 3) {
+      q = splitHeads(b, q, qHeads);
+      k = splitHeads(b, k, kvHeads);
+      v = splitHeads(b, v, kvHeads);
+    }
+    // The masks need k's sequence length: take it before the repeat.
+    Value kHeads = k;
     if (qHeads != kvHeads) {
       k = repeatKvHeads(b, k, qHeads / kvHeads);
       v = repeatKvHeads(b, v, qHeads / kvHeads);
@@ -355,14 +379,14 @@ struct ExpandAttention : OpRewritePattern<AttentionOp> {
     Value minusInf =
         b.scalar(element, -std::numeric_limits<double>::infinity());
     if (mask) {
-      mask = padMaskToKeys(b, mask, dimOf(k, 2));
+      mask = padMaskToKeys(b, mask, dimOf(kHeads, 2));
       if (elementTypeOf(mask).isInteger(1))
         scores = b.create<WhereOp>({mask, scores, minusInf});
       else
         scores = b.add(scores, b.cast(mask, element));
     }
     if (op.getIsCausal())
-      scores = b.create<WhereOp>({causalMask(b, q, k), scores, minusInf});
+      scores = b.create<WhereOp>({causalMask(b, q, kHeads), scores, minusInf});
     Value probs = b.create<SoftmaxOp>({scores}, {b.i64Attr("axis", -1)});
     Value y;
     if (rank == 4) {
@@ -371,10 +395,7 @@ struct ExpandAttention : OpRewritePattern<AttentionOp> {
       Value heads = b.transpose(b.create<MatMulOp>({probs, v}), {0, 2, 1, 3});
       y = b.reshape(heads, {0, 0, -1}, op.getType());
     }
-    if (b.failed())
-      return rewriter.notifyMatchFailure(op, b.error());
-    rewriter.replaceOp(op, y);
-    return success();
+    return b.replaceOrDiscard(op, y);
   }
 };
 
@@ -412,10 +433,7 @@ struct ExpandRMSNormalization : OpRewritePattern<RMSNormalizationOp> {
         meanSquare, b.scalar(compute, op.getEpsilon().convertToDouble()))});
     Value normalized = b.mul(xc, b.create<ReciprocalOp>({rms}));
     Value y = b.mul(b.cast(normalized, element), op.getScale(), op.getType());
-    if (b.failed())
-      return rewriter.notifyMatchFailure(op, b.error());
-    rewriter.replaceOp(op, y);
-    return success();
+    return b.replaceOrDiscard(op, y);
   }
 };
 
@@ -467,19 +485,19 @@ struct ExpandRotaryEmbedding : OpRewritePattern<RotaryEmbeddingOp> {
       return rewriter.notifyMatchFailure(
           op, "rotary_embedding_dim must be even and at most the head dim");
     int64_t half = rotDim / 2;
-    Type element = type.getElementType();
-    bool interleaved = op.getInterleaved() != 0;
-
-    TesselBuilder b(rewriter, op.getLoc());
-    // Work on [B, H, S, D] (4-D x) or [B, S, H, D] (3-D x); the caches
-    // become [B, 1, S, half] or [B, S, 1, half] to broadcast over the heads.
-    Value xw = rank == 4 ? x : b.reshape(x, {0, 0, numHeads, -1});
     for (Value cache : {op.getCosCache(), op.getSinCache()}) {
       int64_t cacheDim = dimOf(cache, cacheRank - 1);
       if (!ShapedType::isDynamic(cacheDim) && cacheDim < half)
         return rewriter.notifyMatchFailure(
             op, "the caches' last dim is less than rotary_embedding_dim / 2");
     }
+    Type element = type.getElementType();
+    bool interleaved = op.getInterleaved() != 0;
+
+    TesselBuilder b(rewriter, op.getLoc());
+    // Work on [B, H, S, D] (4-D x) or [B, S, H, D] (3-D x); the caches
+    // become [B, 1, S, half] or [B, S, 1, half] to broadcast over the heads.
+    Value xw = rank == 4 ? x : b.reshape(x, {0, 0, numHeads, headDim});
     auto prepareCache = [&](Value cache) -> Value {
       if (ids)
         cache = b.create<GatherOp>({cache, ids}, {b.i64Attr("axis", 0)});
@@ -521,10 +539,7 @@ struct ExpandRotaryEmbedding : OpRewritePattern<RotaryEmbeddingOp> {
                      rank == 4 ? resultType : Type());
     if (rank == 3)
       out = b.reshape(out, {0, 0, -1}, resultType);
-    if (b.failed())
-      return rewriter.notifyMatchFailure(op, b.error());
-    rewriter.replaceOp(op, out);
-    return success();
+    return b.replaceOrDiscard(op, out);
   }
 };
 
@@ -566,10 +581,7 @@ struct ExpandGemm : OpRewritePattern<GemmOp> {
         c = builder.mul(c, builder.scalar(element, beta));
       y = builder.add(y, c, resultType);
     }
-    if (builder.failed())
-      return rewriter.notifyMatchFailure(op, builder.error());
-    rewriter.replaceOp(op, y);
-    return success();
+    return builder.replaceOrDiscard(op, y);
   }
 };
 

@@ -82,6 +82,65 @@ Value mlir::tessel::extremeConstant(OpBuilder &b, Location loc, Type type,
   return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(intType, v));
 }
 
+Value mlir::tessel::castToType(OpBuilder &b, Location loc, Value v,
+                               Type type) {
+  if (v.getType() == type)
+    return v;
+  return b.create<tensor::CastOp>(loc, type, v);
+}
+
+SmallVector<OpFoldResult>
+mlir::tessel::withStaticDims(OpBuilder &b, RankedTensorType type,
+                             ArrayRef<OpFoldResult> sizes) {
+  SmallVector<OpFoldResult> result;
+  for (auto [i, size] : llvm::enumerate(sizes))
+    result.push_back(type.isDynamicDim(i) ? size
+                                          : b.getIndexAttr(type.getDimSize(i)));
+  return result;
+}
+
+Value mlir::tessel::extractScalar(OpBuilder &b, Location loc, Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  SmallVector<Value> indices;
+  if (type.getRank() > 0)
+    indices.assign(type.getRank(), b.create<arith::ConstantIndexOp>(loc, 0));
+  return b.create<tensor::ExtractOp>(loc, tensor, indices);
+}
+
+Value mlir::tessel::wrapNegativeIndex(OpBuilder &b, Location loc, Value index,
+                                      Value dim) {
+  if (!index.getType().isIndex())
+    index = b.create<arith::IndexCastOp>(loc, b.getIndexType(), index);
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value negative =
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, index, zero);
+  Value wrapped = b.create<arith::AddIOp>(loc, index, dim);
+  return b.create<arith::SelectOp>(loc, negative, wrapped, index);
+}
+
+Value mlir::tessel::buildIndexedGeneric(OpBuilder &b, Location loc,
+                                        ArrayRef<OpFoldResult> sizes,
+                                        Type elementType, ValueRange inputs,
+                                        ArrayRef<AffineMap> inputMaps,
+                                        IndexedBodyBuilder body) {
+  int64_t rank = sizes.size();
+  Value init = emptyTensor(b, loc, sizes, elementType);
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        SmallVector<Value> indices;
+        for (int64_t d = 0; d < rank; ++d)
+          indices.push_back(nb.create<linalg::IndexOp>(nl, d));
+        nb.create<linalg::YieldOp>(nl,
+                                   body(nb, nl, indices, args.drop_back()));
+      });
+  return generic.getResult(0);
+}
+
 Type mlir::tessel::signlessElementType(Type t) {
   if (auto intType = dyn_cast<IntegerType>(t))
     if (!intType.isSignless())

@@ -43,6 +43,33 @@ Value scalarConstant(OpBuilder &b, Location loc, Type type, double value);
 /// The lowest (or highest) finite value of `type`: reduction identities.
 Value extremeConstant(OpBuilder &b, Location loc, Type type, bool highest);
 
+/// `v` as a tensor of `type` (a tensor.cast when the static dims differ).
+Value castToType(OpBuilder &b, Location loc, Value v, Type type);
+
+/// `sizes` with every dim that `type` knows statically taken from `type`.
+SmallVector<OpFoldResult> withStaticDims(OpBuilder &b, RankedTensorType type,
+                                         ArrayRef<OpFoldResult> sizes);
+
+/// The element of a one-element tensor of any rank.
+Value extractScalar(OpBuilder &b, Location loc, Value tensor);
+
+/// An integer (or index) `index` into a dim of size `dim` as an index, with
+/// negative values counting from the end (ONNX gather/scatter indices).
+Value wrapNegativeIndex(OpBuilder &b, Location loc, Value index, Value dim);
+
+/// Builds the scalar body of an indexed computation: `indices` are the
+/// iteration indices, `args` one scalar per input.
+using IndexedBodyBuilder = function_ref<Value(
+    OpBuilder &b, Location loc, ValueRange indices, ValueRange args)>;
+
+/// A linalg.generic producing a tensor of `sizes`: element `indices` is
+/// `body(indices, args)`, `args` being `inputs` read through `inputMaps`.
+/// Bodies that read other tensors at computed indices use tensor.extract.
+Value buildIndexedGeneric(OpBuilder &b, Location loc,
+                          ArrayRef<OpFoldResult> sizes, Type elementType,
+                          ValueRange inputs, ArrayRef<AffineMap> inputMaps,
+                          IndexedBodyBuilder body);
+
 /// Numpy-broadcasting element-wise map of `operands` (ranked tensors of any
 /// rank <= the result's) into a tensor of `resultType`. A dynamic dim that
 /// may or may not be a broadcast 1 at run time is resolved at run time: when
@@ -77,6 +104,9 @@ void populateElementwiseToLinalgPatterns(TypeConverter &converter,
                                          RewritePatternSet &patterns);
 void populateShapeOpsToLinalgPatterns(TypeConverter &converter,
                                       RewritePatternSet &patterns);
+/// Gathers and scatters; populateShapeOpsToLinalgPatterns adds them too.
+void populateGatherScatterToLinalgPatterns(TypeConverter &converter,
+                                           RewritePatternSet &patterns);
 void populateReductionsToLinalgPatterns(TypeConverter &converter,
                                         RewritePatternSet &patterns);
 void populateMatMulToLinalgPatterns(TypeConverter &converter,

@@ -402,7 +402,7 @@ LogicalResult mlir::tessel::emitCpuModel(ModuleOp module,
     return module.emitError("cannot link '")
            << outputPath << "': no C compiler driver `cc` on PATH";
   SmallVector<StringRef> argv = {*linker, "-shared", "-o", library.path(),
-                                 object.path(), "-lm"};
+                                 object.path(), "-lopenblas", "-lm"};
   std::string linkError;
   SmallString<256> linkLog;
   llvm::sys::fs::createTemporaryFile("tesselc-link", "log", linkLog);

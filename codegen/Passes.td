@@ -60,4 +60,19 @@ def TesselOutlineWeightsPass : Pass<"tessel-outline-weights", "ModuleOp"> {
   ];
 }
 
+def TesselLinalgToBlasPass : Pass<"tessel-linalg-to-blas", "func::FuncOp"> {
+  let summary = "Calls OpenBLAS sgemm for f32 matrix products on buffers.";
+  let description = [{
+    After bufferization, `linalg.matmul`, `linalg.batch_matmul` and their
+    `_transpose_b` forms on f32 memrefs whose last two dims are row- or
+    column-major become `func.call @cblas_sgemm` (one per batch entry, in an
+    `scf.for`), guarded against empty problems. Other element types and
+    layouts keep the loop lowering. The model library then links OpenBLAS.
+  }];
+  let dependentDialects = [
+    "LLVM::LLVMDialect", "scf::SCFDialect", "arith::ArithDialect",
+    "memref::MemRefDialect", "func::FuncDialect"
+  ];
+}
+
 #endif // TESSEL_CODEGEN_PASSES_TD

@@ -259,16 +259,17 @@ FailureOr<Tensor> unpack(DenseElementsAttr attr, int64_t maxElements) {
 
 DenseElementsAttr pack(const Tensor &t) {
   auto type = RankedTensorType::get(t.shape, t.elementType);
+  // A splat stores its one element; an empty tensor stores nothing.
   size_t count = getNumElements(t.shape).value_or(0) == 0 ? 0
-                 : t.splat                                ? 1
-                                  : (isFloat(t) ? t.f.size() : t.i.size());
+                 : isFloat(t)                             ? t.f.size()
+                                                          : t.i.size();
   if (auto floatType = dyn_cast<FloatType>(t.elementType)) {
     SmallVector<APFloat> values;
     for (double v : ArrayRef(t.f).take_front(count)) {
       APFloat value(v);
       bool losesInfo;
-      value.convert(floatType.getFloatSemantics(),
-                    APFloat::rmNearestTiesToEven, &losesInfo);
+      value.convert(floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                    &losesInfo);
       values.push_back(value);
     }
     return DenseElementsAttr::get(type, values);
@@ -278,8 +279,8 @@ DenseElementsAttr pack(const Tensor &t) {
                        : cast<IntegerType>(t.elementType).getWidth();
   SmallVector<APInt> values;
   for (int64_t v : ArrayRef(t.i).take_front(count))
-    values.push_back(
-        APInt(64, static_cast<uint64_t>(v), /*isSigned=*/true).trunc(width));
+    values.push_back(APInt(64, static_cast<uint64_t>(v), /*isSigned=*/true)
+                         .sextOrTrunc(width));
   return DenseElementsAttr::get(type, values);
 }
 
@@ -334,8 +335,7 @@ struct EvalContext {
   }
 
   Type getOperandType(unsigned idx) const {
-    return idx < op->getNumOperands() ? op->getOperand(idx).getType()
-                                      : Type();
+    return idx < op->getNumOperands() ? op->getOperand(idx).getType() : Type();
   }
 
   Type getResultElementType() const {
@@ -389,11 +389,9 @@ struct EvalContext {
 /// `fn(out, outIdx, inIdx)` computes one element from the inputs' elements
 /// at `inIdx`; it fails on errors such as integer division by zero. When all
 /// inputs are splats only one element is computed and the result is a splat.
-FailureOr<Tensor>
-mapElements(const EvalContext &ctx, ArrayRef<const Tensor *> inputs,
-            Type resultType,
-            function_ref<LogicalResult(Tensor &, int64_t, ArrayRef<int64_t>)>
-                fn) {
+FailureOr<Tensor> mapElements(
+    const EvalContext &ctx, ArrayRef<const Tensor *> inputs, Type resultType,
+    function_ref<LogicalResult(Tensor &, int64_t, ArrayRef<int64_t>)> fn) {
   SmallVector<int64_t> shape;
   for (const Tensor *t : inputs) {
     std::optional<SmallVector<int64_t>> broadcast =
@@ -459,20 +457,15 @@ FailureOr<Tensor> sliceTensor(const EvalContext &ctx, const Tensor &x,
   });
 }
 
-/// Wraps negative indices into [0, dim); false if one is out of range.
-bool wrapIndices(MutableArrayRef<int64_t> indices, int64_t dim) {
-  for (int64_t &idx : indices) {
-    if (idx < 0)
-      idx += dim;
-    if (idx < 0 || idx >= dim)
-      return false;
-  }
-  return true;
+/// Wraps a negative index into [0, dim); false if it is out of range.
+bool wrapIndex(int64_t &idx, int64_t dim) {
+  if (idx < 0)
+    idx += dim;
+  return idx >= 0 && idx < dim;
 }
 
 /// Normalises every axis for `rank`; fails on out-of-range or repeated ones.
-FailureOr<SmallVector<bool>> getAxisMask(ArrayRef<int64_t> axes,
-                                         int64_t rank) {
+FailureOr<SmallVector<bool>> getAxisMask(ArrayRef<int64_t> axes, int64_t rank) {
   SmallVector<bool> mask(rank, false);
   for (int64_t axis : axes) {
     std::optional<int64_t> d = normalizeAxis(axis, rank);
@@ -520,32 +513,15 @@ double gelu(double x, bool useTanh) {
   return 0.5 * x * (1.0 + std::tanh(sqrt2OverPi * (x + 0.044715 * x * x * x)));
 }
 
-enum class BinaryKind {
-  Add, Sub, Mul, Div, Pow, Min, Max, And, Or, Xor,
-  Equal, Less, LessOrEqual, Greater, GreaterOrEqual
-};
+using FloatBinaryFn = std::function<double(double, double)>;
+using IntBinaryFn = std::function<std::optional<int64_t>(int64_t, int64_t)>;
 
-std::optional<double> applyFloat(BinaryKind kind, double a, double b) {
-  bool eitherNaN = std::isnan(a) || std::isnan(b);
-  switch (kind) {
-  case BinaryKind::Add: return a + b;
-  case BinaryKind::Sub: return a - b;
-  case BinaryKind::Mul: return a * b;
-  case BinaryKind::Div: return a / b;
-  case BinaryKind::Pow: return std::pow(a, b);
-  // Like numpy's minimum/maximum, NaN propagates.
-  case BinaryKind::Min: return eitherNaN ? std::nan("") : std::min(a, b);
-  case BinaryKind::Max: return eitherNaN ? std::nan("") : std::max(a, b);
-  case BinaryKind::Equal: return a == b;
-  case BinaryKind::Less: return a < b;
-  case BinaryKind::LessOrEqual: return a <= b;
-  case BinaryKind::Greater: return a > b;
-  case BinaryKind::GreaterOrEqual: return a >= b;
-  case BinaryKind::And:
-  case BinaryKind::Or:
-  case BinaryKind::Xor: return std::nullopt;
-  }
-  return std::nullopt;
+/// Integer Div truncates toward zero like C; INT64_MIN / -1 wraps, and
+/// division by zero fails the evaluation.
+std::optional<int64_t> divideInt(int64_t a, int64_t b) {
+  if (b == 0)
+    return std::nullopt;
+  return b == -1 ? wrapSub(0, a) : a / b;
 }
 
 /// Integer Pow by squaring; a negative exponent gives the C quotient of
@@ -563,52 +539,35 @@ std::optional<int64_t> powInt(int64_t base, int64_t exp) {
   return result;
 }
 
-std::optional<int64_t> applyInt(BinaryKind kind, int64_t a, int64_t b) {
-  switch (kind) {
-  case BinaryKind::Add: return wrapAdd(a, b);
-  case BinaryKind::Sub: return wrapSub(a, b);
-  case BinaryKind::Mul: return wrapMul(a, b);
-  case BinaryKind::Div:
-    // C division truncates toward zero; INT64_MIN / -1 wraps.
-    if (b == 0)
-      return std::nullopt;
-    return b == -1 ? wrapSub(0, a) : a / b;
-  case BinaryKind::Pow: return powInt(a, b);
-  case BinaryKind::Min: return std::min(a, b);
-  case BinaryKind::Max: return std::max(a, b);
-  case BinaryKind::And: return a && b;
-  case BinaryKind::Or: return a || b;
-  case BinaryKind::Xor: return (a != 0) != (b != 0);
-  case BinaryKind::Equal: return a == b;
-  case BinaryKind::Less: return a < b;
-  case BinaryKind::LessOrEqual: return a <= b;
-  case BinaryKind::Greater: return a > b;
-  case BinaryKind::GreaterOrEqual: return a >= b;
-  }
-  return std::nullopt;
+// Like numpy's minimum and maximum, NaN propagates.
+double minFloat(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b);
+}
+double maxFloat(double a, double b) {
+  return std::isnan(a) || std::isnan(b) ? NAN : std::max(a, b);
 }
 
-FailureOr<Tensor> evalBinary(const EvalContext &ctx, BinaryKind kind) {
+/// A broadcasting binary op: `onFloat` when either operand is a float (Pow
+/// may pair an integer base with a float exponent), `onInt` otherwise. A
+/// null function means the op takes no such operands.
+FailureOr<Tensor> evalBinary(const EvalContext &ctx, FloatBinaryFn onFloat,
+                             IntBinaryFn onInt) {
   FailureOr<Tensor> lhs = ctx.getOperand(0), rhs = ctx.getOperand(1);
   if (failed(lhs) || failed(rhs))
     return failure();
-  // Only Pow may mix element types (the result has the base's type).
-  if (kind != BinaryKind::Pow && lhs->elementType != rhs->elementType)
-    return failure();
   bool useFloat = isFloat(*lhs) || isFloat(*rhs);
+  if (useFloat ? !onFloat : !onInt)
+    return failure();
   return mapElements(
       ctx, {&*lhs, &*rhs}, ctx.getResultElementType(),
       [&](Tensor &out, int64_t o, ArrayRef<int64_t> in) -> LogicalResult {
         if (useFloat) {
-          std::optional<double> v = applyFloat(
-              kind, getFloat(*lhs, in[0]), getFloat(*rhs, in[1]));
-          if (!v)
-            return failure();
-          setFloat(out, o, *v);
+          setFloat(out, o,
+                   onFloat(getFloat(*lhs, in[0]), getFloat(*rhs, in[1])));
           return success();
         }
         std::optional<int64_t> v =
-            applyInt(kind, getInt(*lhs, in[0]), getInt(*rhs, in[1]));
+            onInt(getInt(*lhs, in[0]), getInt(*rhs, in[1]));
         if (!v)
           return failure();
         setInt(out, o, *v);
@@ -639,26 +598,25 @@ FailureOr<Tensor> evalClip(const EvalContext &ctx) {
   if (failed(x) || failed(lo) || failed(hi) ||
       lo->elementType != x->elementType || hi->elementType != x->elementType)
     return failure();
-  return mapElements(
-      ctx, {&*x, &*lo, &*hi}, x->elementType,
-      [&](Tensor &out, int64_t o, ArrayRef<int64_t> in) {
-        // Comparisons written so that a NaN input stays NaN.
-        if (isFloat(*x)) {
-          double v = getFloat(*x, in[0]), l = getFloat(*lo, in[1]),
-                 h = getFloat(*hi, in[2]);
-          v = v < l ? l : v;
-          setFloat(out, o, v > h ? h : v);
-        } else {
-          int64_t v = getInt(*x, in[0]), l = getInt(*lo, in[1]),
-                  h = getInt(*hi, in[2]);
-          setInt(out, o, std::min(std::max(v, l), h));
-        }
-        return success();
-      });
+  return mapElements(ctx, {&*x, &*lo, &*hi}, x->elementType,
+                     [&](Tensor &out, int64_t o, ArrayRef<int64_t> in) {
+                       // Comparisons written so that a NaN input stays NaN.
+                       if (isFloat(*x)) {
+                         double v = getFloat(*x, in[0]),
+                                l = getFloat(*lo, in[1]),
+                                h = getFloat(*hi, in[2]);
+                         v = v < l ? l : v;
+                         setFloat(out, o, v > h ? h : v);
+                       } else {
+                         int64_t v = getInt(*x, in[0]), l = getInt(*lo, in[1]),
+                                 h = getInt(*hi, in[2]);
+                         setInt(out, o, std::min(std::max(v, l), h));
+                       }
+                       return success();
+                     });
 }
 
-FailureOr<Tensor> castTensor(const EvalContext &ctx, const Tensor &x,
-                             Type to) {
+FailureOr<Tensor> castTensor(const EvalContext &ctx, const Tensor &x, Type to) {
   return mapElements(ctx, {&x}, to,
                      [&](Tensor &out, int64_t o, ArrayRef<int64_t> in) {
                        copyElement(x, in[0], out, o);
@@ -690,8 +648,10 @@ FailureOr<Tensor> evalShape(const EvalContext &ctx) {
   }
   FailureOr<Tensor> out = ctx.makeTensor({static_cast<int64_t>(dims.size())},
                                          ctx.getResultElementType(), false);
-  if (succeeded(out))
-    out->i.assign(dims.begin(), dims.end());
+  if (failed(out))
+    return failure();
+  for (auto [k, dim] : llvm::enumerate(dims))
+    setInt(*out, k, dim);
   return out;
 }
 
@@ -701,7 +661,7 @@ FailureOr<Tensor> evalSize(const EvalContext &ctx) {
     return failure();
   FailureOr<Tensor> out = ctx.makeTensor({}, ctx.getResultElementType(), true);
   if (succeeded(out))
-    out->i[0] = type.getNumElements();
+    setInt(*out, 0, type.getNumElements());
   return out;
 }
 
@@ -836,7 +796,7 @@ FailureOr<Tensor> evalConcat(const EvalContext &ctx) {
       return failure();
     inputs.push_back(std::move(*t));
   }
-  if (inputs.empty() || !ctx.op->hasAttr("axis"))
+  if (inputs.empty() || !ctx.op->getAttrOfType<IntegerAttr>("axis"))
     return failure();
   const Tensor &first = inputs.front();
   int64_t rank = first.shape.size();
@@ -972,7 +932,9 @@ FailureOr<Tensor> evalGather(const EvalContext &ctx) {
     return failure();
   int64_t rank = data->shape.size();
   std::optional<int64_t> axis = normalizeAxis(ctx.getIntAttr("axis", 0), rank);
-  if (!axis || !wrapIndices(*indices, data->shape[*axis]))
+  if (!axis || !llvm::all_of(*indices, [&](int64_t &idx) {
+        return wrapIndex(idx, data->shape[*axis]);
+      }))
     return failure();
   // data[:axis] ++ indices ++ data[axis+1:]
   ArrayRef<int64_t> dataShape = data->shape;
@@ -1000,7 +962,9 @@ FailureOr<Tensor> evalGatherElements(const EvalContext &ctx) {
     return failure();
   int64_t rank = shape.size();
   std::optional<int64_t> axis = normalizeAxis(ctx.getIntAttr("axis", 0), rank);
-  if (!axis || !wrapIndices(*indices, data->shape[*axis]))
+  if (!axis || !llvm::all_of(*indices, [&](int64_t &idx) {
+        return wrapIndex(idx, data->shape[*axis]);
+      }))
     return failure();
   for (int64_t d = 0; d < rank; ++d)
     if (d != *axis && shape[d] > data->shape[d])
@@ -1033,18 +997,15 @@ FailureOr<Tensor> evalGatherND(const EvalContext &ctx) {
       dataShape.take_front(batchDims) !=
           ArrayRef<int64_t>(indexShape).take_front(batchDims))
     return failure();
-  for (int64_t j = 0; j < m; ++j) {
-    int64_t dim = dataShape[batchDims + j];
-    for (size_t k = j; k < indices->size(); k += m)
-      if (!wrapIndices(MutableArrayRef<int64_t>(*indices).slice(k, 1), dim))
-        return failure();
-  }
+  for (auto [k, idx] : llvm::enumerate(*indices))
+    if (!wrapIndex(idx, dataShape[batchDims + k % m]))
+      return failure();
   SmallVector<int64_t> shape(ArrayRef<int64_t>(indexShape).drop_back());
   llvm::append_range(shape, dataShape.drop_front(batchDims + m));
   std::optional<int64_t> sliceSize =
       getNumElements(dataShape.drop_front(batchDims + m));
-  std::optional<int64_t> tuplesPerBatch =
-      getNumElements(ArrayRef<int64_t>(indexShape).slice(batchDims, q - 1 - batchDims));
+  std::optional<int64_t> tuplesPerBatch = getNumElements(
+      ArrayRef<int64_t>(indexShape).slice(batchDims, q - 1 - batchDims));
   std::optional<int64_t> batchVolume =
       getNumElements(dataShape.drop_front(batchDims));
   if (!sliceSize || !tuplesPerBatch || !batchVolume)
@@ -1195,8 +1156,10 @@ FailureOr<Tensor> evalRange(const EvalContext &ctx) {
   int64_t count;
   if (isFloat(*start)) {
     double s = getFloat(*start, 0), d = getFloat(*delta, 0);
+    if (d == 0)
+      return failure();
     double n = std::ceil((getFloat(*limit, 0) - s) / d);
-    if (d == 0 || std::isnan(n) || n > static_cast<double>(ctx.maxElements))
+    if (std::isnan(n) || n > static_cast<double>(ctx.maxElements))
       return failure();
     count = n > 0 ? static_cast<int64_t>(n) : 0;
   } else {
@@ -1260,9 +1223,10 @@ FailureOr<Tensor> evalReduce(const EvalContext &ctx, ReduceKind kind) {
   if (failed(out))
     return failure();
   if (x->splat) {
+    // Only a sum depends on how many copies of the value are reduced.
     bool sum = kind == ReduceKind::Sum;
     if (useFloat)
-      out->f[0] = getFloat(*x, 0) * (sum ? count : 1);
+      out->f[0] = sum && count == 0 ? 0.0 : getFloat(*x, 0) * (sum ? count : 1);
     else
       out->i[0] = wrapMul(getInt(*x, 0), sum ? count : 1);
     return out;
@@ -1270,10 +1234,10 @@ FailureOr<Tensor> evalReduce(const EvalContext &ctx, ReduceKind kind) {
   double floatInit = kind == ReduceKind::Max   ? -INFINITY
                      : kind == ReduceKind::Min ? INFINITY
                                                : 0.0;
-  int64_t intInit = kind == ReduceKind::Max ? std::numeric_limits<int64_t>::min()
-                    : kind == ReduceKind::Min
-                        ? std::numeric_limits<int64_t>::max()
-                        : 0;
+  int64_t intInit =
+      kind == ReduceKind::Max   ? std::numeric_limits<int64_t>::min()
+      : kind == ReduceKind::Min ? std::numeric_limits<int64_t>::max()
+                                : 0;
   std::fill(out->f.begin(), out->f.end(), floatInit);
   std::fill(out->i.begin(), out->i.end(), intInit);
   SmallVector<int64_t> outStrides = getStrides(keptShape);
@@ -1395,28 +1359,32 @@ FailureOr<Tensor> evalCumSum(const EvalContext &ctx) {
 //===----------------------------------------------------------------------===//
 
 FailureOr<Tensor> evaluateSingleResult(const EvalContext &ctx) {
-  using B = BinaryKind;
   using R = ReduceKind;
   using FloatFn = double (*)(double);
   auto unary = [&](FloatFn onFloat) { return evalUnary(ctx, onFloat); };
+  // Comparisons and logical ops read the same for every element type; i1
+  // holds only 0 and 1, so Xor is "not equal".
+  auto binary = [&](auto fn) { return evalBinary(ctx, fn, fn); };
+  auto pow = [](double a, double b) { return std::pow(a, b); };
+  auto minInt = [](int64_t a, int64_t b) { return std::min(a, b); };
+  auto maxInt = [](int64_t a, int64_t b) { return std::max(a, b); };
   return TypeSwitch<Operation *, FailureOr<Tensor>>(ctx.op)
-      .Case([&](AddOp) { return evalBinary(ctx, B::Add); })
-      .Case([&](SubOp) { return evalBinary(ctx, B::Sub); })
-      .Case([&](MulOp) { return evalBinary(ctx, B::Mul); })
-      .Case([&](DivOp) { return evalBinary(ctx, B::Div); })
-      .Case([&](PowOp) { return evalBinary(ctx, B::Pow); })
-      .Case([&](MinOp) { return evalBinary(ctx, B::Min); })
-      .Case([&](MaxOp) { return evalBinary(ctx, B::Max); })
-      .Case([&](AndOp) { return evalBinary(ctx, B::And); })
-      .Case([&](OrOp) { return evalBinary(ctx, B::Or); })
-      .Case([&](XorOp) { return evalBinary(ctx, B::Xor); })
-      .Case([&](EqualOp) { return evalBinary(ctx, B::Equal); })
-      .Case([&](LessOp) { return evalBinary(ctx, B::Less); })
-      .Case([&](LessOrEqualOp) { return evalBinary(ctx, B::LessOrEqual); })
-      .Case([&](GreaterOp) { return evalBinary(ctx, B::Greater); })
-      .Case([&](GreaterOrEqualOp) {
-        return evalBinary(ctx, B::GreaterOrEqual);
-      })
+      .Case([&](AddOp) { return evalBinary(ctx, std::plus<>(), wrapAdd); })
+      .Case([&](SubOp) { return evalBinary(ctx, std::minus<>(), wrapSub); })
+      .Case(
+          [&](MulOp) { return evalBinary(ctx, std::multiplies<>(), wrapMul); })
+      .Case([&](DivOp) { return evalBinary(ctx, std::divides<>(), divideInt); })
+      .Case([&](PowOp) { return evalBinary(ctx, pow, powInt); })
+      .Case([&](MinOp) { return evalBinary(ctx, minFloat, minInt); })
+      .Case([&](MaxOp) { return evalBinary(ctx, maxFloat, maxInt); })
+      .Case([&](AndOp) { return binary(std::logical_and<>()); })
+      .Case([&](OrOp) { return binary(std::logical_or<>()); })
+      .Case([&](XorOp) { return binary(std::not_equal_to<>()); })
+      .Case([&](EqualOp) { return binary(std::equal_to<>()); })
+      .Case([&](LessOp) { return binary(std::less<>()); })
+      .Case([&](LessOrEqualOp) { return binary(std::less_equal<>()); })
+      .Case([&](GreaterOp) { return binary(std::greater<>()); })
+      .Case([&](GreaterOrEqualOp) { return binary(std::greater_equal<>()); })
       .Case([&](NegOp) {
         return evalUnary(
             ctx, [](double x) { return -x; },
@@ -1435,16 +1403,21 @@ FailureOr<Tensor> evaluateSingleResult(const EvalContext &ctx) {
       .Case([&](NotOp) {
         return evalUnary(ctx, nullptr, [](int64_t x) -> int64_t { return !x; });
       })
-      .Case([&](SqrtOp) { return unary([](double x) { return std::sqrt(x); }); })
+      .Case(
+          [&](SqrtOp) { return unary([](double x) { return std::sqrt(x); }); })
       .Case([&](ReciprocalOp) { return unary([](double x) { return 1 / x; }); })
       .Case([&](ExpOp) { return unary([](double x) { return std::exp(x); }); })
       .Case([&](LogOp) { return unary([](double x) { return std::log(x); }); })
-      .Case([&](TanhOp) { return unary([](double x) { return std::tanh(x); }); })
+      .Case(
+          [&](TanhOp) { return unary([](double x) { return std::tanh(x); }); })
       .Case([&](ErfOp) { return unary([](double x) { return std::erf(x); }); })
       .Case([&](SinOp) { return unary([](double x) { return std::sin(x); }); })
       .Case([&](CosOp) { return unary([](double x) { return std::cos(x); }); })
-      .Case([&](FloorOp) { return unary([](double x) { return std::floor(x); }); })
-      .Case([&](CeilOp) { return unary([](double x) { return std::ceil(x); }); })
+      .Case([&](FloorOp) {
+        return unary([](double x) { return std::floor(x); });
+      })
+      .Case(
+          [&](CeilOp) { return unary([](double x) { return std::ceil(x); }); })
       .Case([&](RoundOp) { return unary(roundHalfToEven); })
       .Case([&](SigmoidOp) {
         return unary([](double x) { return 1 / (1 + std::exp(-x)); });

@@ -98,9 +98,26 @@ mlir::tessel::getKnownShapeValues(Value v) {
     if (staticVectorLength(squeeze.getData()) == 1)
       return getKnownShapeValues(squeeze.getData());
   } else if (auto cast = dyn_cast_or_null<CastOp>(def)) {
-    if (isa<IntegerType>(cast.getTo()) &&
-        isa<IntegerType>(getElementTypeOrSelf(cast.getInput().getType())))
-      return getKnownShapeValues(cast.getInput());
+    // Integer casts map each known value; unknown ones stay unknown.
+    auto from = dyn_cast<IntegerType>(
+        getElementTypeOrSelf(cast.getInput().getType()));
+    auto to = dyn_cast<IntegerType>(cast.getTo());
+    if (from && to) {
+      if (auto known = getKnownShapeValues(cast.getInput())) {
+        for (int64_t &v : *known) {
+          if (ShapedType::isDynamic(v))
+            continue;
+          APInt bits(64, v, /*isSigned=*/true);
+          if (to.getWidth() == 1)
+            v = v != 0;
+          else if (to.isUnsigned())
+            v = bits.trunc(to.getWidth()).getZExtValue();
+          else
+            v = bits.trunc(to.getWidth()).getSExtValue();
+        }
+        return known;
+      }
+    }
   } else if (auto gather = dyn_cast_or_null<GatherOp>(def)) {
     auto source = getKnownShapeValues(gather.getData());
     auto indices = getConstantIntValues(gather.getIndices());

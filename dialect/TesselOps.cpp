@@ -185,18 +185,41 @@ LogicalResult inferReduction(std::optional<Location> loc, Value data,
 /// Slice bounds for one dim per ONNX: clamps start/end, handles negative
 /// steps; returns the number of elements taken.
 int64_t sliceLength(int64_t dim, int64_t start, int64_t end, int64_t step) {
-  if (start < 0)
-    start += dim;
-  if (end < 0)
-    end += dim;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, dim);
-    end = std::clamp<int64_t>(end, 0, dim);
-    return end > start ? (end - start + step - 1) / step : 0;
+  if (dim == 0)
+    return 0;
+  // 128-bit: ONNX exports use INT64_MAX/INT64_MIN ends and steps.
+  __int128 s = start, e = end, st = step, d = dim;
+  if (s < 0)
+    s += d;
+  if (e < 0)
+    e += d;
+  if (st > 0) {
+    s = std::clamp<__int128>(s, 0, d);
+    e = std::clamp<__int128>(e, 0, d);
+    return e > s ? (int64_t)((e - s - 1) / st + 1) : 0;
   }
-  start = std::clamp<int64_t>(start, 0, dim - 1);
-  end = std::clamp<int64_t>(end, -1, dim - 1);
-  return start > end ? (start - end - step - 1) / -step : 0;
+  s = std::clamp<__int128>(s, 0, d - 1);
+  e = std::clamp<__int128>(e, -1, d - 1);
+  return s > e ? (int64_t)((s - e - 1) / -st + 1) : 0;
+}
+
+/// Whether `from` broadcasts onto `to` one way (each dim 1 or equal).
+bool broadcastsOnto(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+  if (from.size() > to.size())
+    return false;
+  for (size_t i = 0; i < from.size(); ++i) {
+    int64_t f = from[from.size() - 1 - i], t = to[to.size() - 1 - i];
+    if (f != 1 && !ShapedType::isDynamic(f) && !ShapedType::isDynamic(t) &&
+        f != t)
+      return false;
+  }
+  return true;
+}
+
+/// A scalar operand: at most one element (a `?` may be 1 at run time).
+bool mayBeScalar(ArrayRef<int64_t> dims) {
+  int64_t n = productOrDynamic(dims);
+  return ShapedType::isDynamic(n) || n == 1;
 }
 } // namespace
 
@@ -323,7 +346,7 @@ LogicalResult ClipOp::inferReturnTypes(MLIRContext *,
     if (failed(requireSameElementType(loc, adaptor.getInput(), bound)))
       return failure();
     auto dims = dimsOf(bound);
-    if (dims && productOrDynamic(*dims) != 1)
+    if (dims && !mayBeScalar(*dims))
       return emitOptionalError(loc, "clip bounds must have one element, got ",
                                formatDims(*dims));
   }
@@ -824,6 +847,10 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
       out[i] = (!ShapedType::isDynamic(a) && a != 1) ? a : kDyn;
       continue;
     }
+    if (s < 0)
+      return emitOptionalError(loc, "cannot expand ", formatDims(*dims),
+                               " to ", formatDims(*shape),
+                               " (negative dim)");
     auto merged = broadcastShapes({a}, {s});
     if (!merged)
       return emitOptionalError(loc, "cannot expand ", formatDims(*dims),
@@ -851,6 +878,8 @@ LogicalResult TileOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> out(*dims);
   for (size_t i = 0; i < out.size(); ++i) {
     int64_t r = repeats ? (*repeats)[i] : kDyn;
+    if (!ShapedType::isDynamic(r) && r < 0)
+      return emitOptionalError(loc, "repeats has a negative entry ", r);
     out[i] = (ShapedType::isDynamic(r) || ShapedType::isDynamic(out[i]))
                  ? kDyn
                  : out[i] * r;
@@ -869,7 +898,7 @@ LogicalResult RangeOp::inferReturnTypes(MLIRContext *,
       return emitOptionalError(loc, "start, limit and delta must have one "
                                     "element type");
     auto dims = dimsOf(v);
-    if (dims && productOrDynamic(*dims) != 1)
+    if (dims && !mayBeScalar(*dims))
       return emitOptionalError(loc, "start, limit and delta must be scalars, "
                                     "got ",
                                formatDims(*dims));
@@ -1045,7 +1074,7 @@ LogicalResult GemmOp::inferReturnTypes(MLIRContext *,
     if (failed(requireSameElementType(loc, adaptor.getA(), c)))
       return failure();
     auto cd = dimsOf(c);
-    if (cd && !broadcastShapes({m, n}, *cd))
+    if (cd && !broadcastsOnto(*cd, {m, n}))
       return emitOptionalError(loc, "C ", formatDims(*cd),
                                " does not broadcast to ",
                                formatDims({m, n}));
@@ -1097,8 +1126,7 @@ static LogicalResult inferNorm(std::optional<Location> loc, Value x,
       auto pd = dimsOf(p);
       if (!pd)
         continue;
-      auto merged = broadcastShapes(normalized, *pd);
-      if (!merged || ArrayRef<int64_t>(*merged).size() != normalized.size())
+      if (!broadcastsOnto(*pd, normalized))
         return emitOptionalError(loc, "scale/bias ", formatDims(*pd),
                                  " does not broadcast to the normalized dims ",
                                  formatDims(normalized));

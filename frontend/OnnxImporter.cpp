@@ -44,6 +44,9 @@ LogicalResult NodeContext::expectInputs(unsigned min, unsigned max) const {
   unsigned given = node.input_size();
   while (given > 0 && node.input(given - 1).empty())
     --given;
+  for (unsigned i = 0; i < std::min(given, min); ++i)
+    if (node.input(i).empty())
+      return error() << "required input " << i << " is given as ''";
   if (given < min || given > max) {
     if (min == max)
       return error() << "expects " << min << " inputs, got " << given;
@@ -74,7 +77,9 @@ bool NodeContext::hasAttribute(StringRef name) const {
 LogicalResult NodeContext::wrongAttributeType(const onnx::AttributeProto &attr,
                                               StringRef expected) const {
   return error() << "attribute '" << attr.name() << "' must be " << expected
-                 << " (ONNX attribute type " << attr.type() << ")";
+                 << " (it is "
+                 << onnx::AttributeProto::AttributeType_Name(attr.type())
+                 << ")";
 }
 
 LogicalResult NodeContext::readInt(StringRef name, int64_t &out) const {
@@ -177,30 +182,36 @@ FailureOr<Operation *> NodeContext::create(StringRef name, ValueRange operands,
   // ONNX defaults become explicit so that every reader sees them.
   registered->populateDefaultAttrs(state.attributes);
   // Inference diagnostics are attached to the node's error below.
+  if (llvm::is_contained(operands, Value()))
+    return error() << "internal: a required operand is missing";
   SmallVector<Type> types;
   std::string why;
+  LogicalResult inferred = success();
   {
     ScopedDiagnosticHandler capture(context(), [&](Diagnostic &diag) {
       why = diag.str();
       return success();
     });
-    if (failed(concept_->inferReturnTypes(
-            context(), loc, operands, state.attributes.getDictionary(context()),
-            /*properties=*/nullptr, /*regions=*/{}, types)))
-      return error() << why;
+    inferred = concept_->inferReturnTypes(
+        context(), loc, operands, state.attributes.getDictionary(context()),
+        /*properties=*/nullptr, /*regions=*/{}, types);
   }
+  if (failed(inferred))
+    return error() << (why.empty() ? "cannot infer the result types" : why);
   state.addTypes(types);
   Operation *op = builder.create(state);
   std::string verifyError;
+  LogicalResult verified = success();
   {
     ScopedDiagnosticHandler capture(context(), [&](Diagnostic &diag) {
       if (verifyError.empty())
         verifyError = diag.str();
       return success();
     });
-    if (succeeded(mlir::verify(op)))
-      return op;
+    verified = mlir::verify(op);
   }
+  if (succeeded(verified))
+    return op;
   op->erase();
   return error() << verifyError;
 }
@@ -288,11 +299,15 @@ FailureOr<Type> ModelImporter::valueInfoType(const onnx::ValueInfoProto &info,
   if (!tensorType.has_shape())
     return Type(UnrankedTensorType::get(element));
   SmallVector<int64_t> dims;
+  int64_t count = 1;
   for (const auto &dim : tensorType.shape().dim()) {
     if (dim.has_dim_value()) {
       if (dim.dim_value() < 0)
         return error() << what << " '" << info.name() << "' has negative dim "
                        << dim.dim_value();
+      if (__builtin_mul_overflow(count, dim.dim_value(), &count))
+        return error() << what << " '" << info.name()
+                       << "' has dims whose element count overflows";
       dims.push_back(dim.dim_value());
     } else {
       dims.push_back(ShapedType::kDynamic);

@@ -156,9 +156,9 @@ TensorSource::readExternal(const onnx::TensorProto &tensor,
                    << " does not match the " << expectedBytes
                    << " bytes its dims and type need";
   if (offset > fileSize || length > fileSize - offset)
-    return error() << what << ": external data [" << offset << ", "
-                   << offset + length << ") lies past the end of '" << location
-                   << "' (" << fileSize << " bytes)";
+    return error() << what << ": external data at offset " << offset
+                   << " with length " << length << " lies past the end of '"
+                   << location << "' (" << fileSize << " bytes)";
   owner = buffer;
   return ArrayRef<char>(buffer->getBufferStart() + offset, length);
 }

@@ -2,7 +2,11 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 namespace mlir::tessel {
@@ -63,6 +67,19 @@ void mlir::tessel::updateFunctionResultTypes(func::FuncOp func) {
   auto ret = dyn_cast<func::ReturnOp>(func.getBody().back().getTerminator());
   if (!ret)
     return;
+  // Callers would disagree with a changed signature: keep it, and cast the
+  // refined values back to the declared types.
+  if (auto module = func->getParentOfType<ModuleOp>()) {
+    if (!SymbolTable::symbolKnownUseEmpty(func, module)) {
+      OpBuilder builder(ret);
+      for (auto [operand, declared] :
+           llvm::zip(ret->getOpOperands(), func.getResultTypes()))
+        if (operand.get().getType() != declared)
+          operand.set(builder.create<tensor::CastOp>(ret.getLoc(), declared,
+                                                     operand.get()));
+      return;
+    }
+  }
   func.setFunctionType(FunctionType::get(func.getContext(),
                                          func.getArgumentTypes(),
                                          ret.getOperandTypes()));

@@ -20,9 +20,10 @@ def TesselInferShapesPass : Pass<"tessel-infer-shapes", "func::FuncOp"> {
       %r = tessel.reshape %x, %s : (tensor<16xf32>, tensor<2xi64>) -> tensor<2x8xf32>
 
     It never makes a type less static and leaves ops that fail to infer
-    untouched (the verifier reports those).
+    untouched (the verifier reports those). A function with callers keeps
+    its signature; refined results are cast back with `tensor.cast`.
   }];
-  let dependentDialects = ["tessel::TesselDialect"];
+  let dependentDialects = ["tessel::TesselDialect", "tensor::TensorDialect"];
 }
 
 def TesselFoldConstantsPass : Pass<"tessel-fold-constants", "func::FuncOp"> {
@@ -46,11 +47,11 @@ def TesselFoldConstantsPass : Pass<"tessel-fold-constants", "func::FuncOp"> {
     reading blob-resource weights, or ops whose shape depends on a dynamic
     dim. Dead ops are left for `canonicalize`.
   }];
+  let dependentDialects = ["tessel::TesselDialect", "tensor::TensorDialect"];
   let options = [
     Option<"maxElements", "max-elements", "int64_t", /*default=*/"65536",
            "Largest non-splat constant (in elements) the pass creates">,
   ];
-  let dependentDialects = ["tessel::TesselDialect"];
 }
 
 #endif // TESSEL_PASSES_TD
