@@ -29,16 +29,25 @@ void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
 }
 
-void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm) {
+void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm,
+                                        const CpuPipelineOptions &options) {
   bufferization::OneShotBufferizationOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
   bufferization.setFunctionBoundaryTypeConversion(
       bufferization::LayoutMapOption::IdentityLayoutMap);
+  // Copies become linalg.copy, i.e. loops: model.so needs no MLIR runtime
+  // library (memref.copy would call memrefCopy from it).
+  bufferization.memCpyFn = [](OpBuilder &b, Location loc, Value from,
+                              Value to) {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
   // f32 matrix products go to OpenBLAS; the rest becomes loops.
-  pm.addNestedPass<func::FuncOp>(createTesselLinalgToBlasPass());
+  if (options.useBlas)
+    pm.addNestedPass<func::FuncOp>(createTesselLinalgToBlasPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
@@ -61,5 +70,5 @@ void mlir::tessel::registerCpuPipelines() {
                              buildCpuLinalgPipeline);
   PassPipelineRegistration<>("tessel-cpu-llvm",
                              "linalg on tensors -> LLVM dialect (CPU target)",
-                             buildCpuLLVMPipeline);
+                             [](OpPassManager &pm) { buildCpuLLVMPipeline(pm); });
 }

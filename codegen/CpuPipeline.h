@@ -10,8 +10,15 @@ namespace mlir::tessel {
 /// Optimised tessel IR -> linalg on tensors (the form `--emit=linalg` prints).
 void buildCpuLinalgPipeline(OpPassManager &pm);
 
+/// Options of the CPU lowering.
+struct CpuPipelineOptions {
+  /// f32 matrix products call OpenBLAS (else they become loops).
+  bool useBlas = true;
+};
+
 /// linalg on tensors -> bufferized loops -> LLVM dialect (`--emit=llvm`).
-void buildCpuLLVMPipeline(OpPassManager &pm);
+void buildCpuLLVMPipeline(OpPassManager &pm,
+                          const CpuPipelineOptions &options = {});
 
 /// Registers `tessel-cpu-linalg` and `tessel-cpu-llvm` with the registry.
 void registerCpuPipelines();

@@ -28,7 +28,8 @@ RankedTensorType convertedType(const TypeConverter *converter, Type t) {
   return dyn_cast_or_null<RankedTensorType>(converter->convertType(t));
 }
 
-/// tessel.gather -> out[pre, i..., post] = data[pre, wrap(indices[i...]), post].
+/// tessel.gather -> out[pre, i..., post] = data[pre, wrap(indices[i...]),
+/// post].
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -66,7 +67,8 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     Value result = buildIndexedGeneric(
         rewriter, loc, withStaticDims(rewriter, resultType, sizes),
         resultType.getElementType(), indices, indexMap,
-        [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange args) -> Value {
+        [&](OpBuilder &b, Location l, ValueRange ivs,
+            ValueRange args) -> Value {
           SmallVector<Value> coords(ivs.take_front(*axis));
           coords.push_back(wrapNegativeIndex(b, l, args[0], axisDim));
           coords.append(ivs.begin() + *axis + q, ivs.end());
@@ -104,7 +106,8 @@ struct GatherElementsLowering : OpConversionPattern<GatherElementsOp> {
         withStaticDims(rewriter, resultType, dimsOf(rewriter, loc, indices)),
         resultType.getElementType(), indices,
         AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext()),
-        [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange args) -> Value {
+        [&](OpBuilder &b, Location l, ValueRange ivs,
+            ValueRange args) -> Value {
           SmallVector<Value> coords(ivs);
           coords[*axis] = wrapNegativeIndex(b, l, args[0], axisDim);
           return b.create<tensor::ExtractOp>(l, data, coords);
@@ -130,12 +133,13 @@ struct GatherNDLowering : OpConversionPattern<GatherNDOp> {
       return rewriter.notifyMatchFailure(op, "operands or result not ranked");
     int64_t r = dataType.getRank(), q = indicesType.getRank();
     int64_t batch = op.getBatchDims();
-    if (q == 0 || indicesType.isDynamicDim(q - 1))
-      return rewriter.notifyMatchFailure(op, "index tuple length is not "
-                                             "static");
-    int64_t k = indicesType.getDimSize(q - 1);
-    if (batch < 0 || batch >= std::min(r, q) || batch + k > r ||
-        resultType.getRank() != q - 1 + r - batch - k)
+    // The ranks give the index tuple length when the type does not.
+    int64_t k = q - 1 + r - batch - resultType.getRank();
+    if (q == 0 || (!indicesType.isDynamicDim(q - 1) &&
+                   indicesType.getDimSize(q - 1) != k))
+      return rewriter.notifyMatchFailure(op, "index tuple length does not "
+                                             "match the ranks");
+    if (batch < 0 || batch >= std::min(r, q) || k < 1 || batch + k > r)
       return rewriter.notifyMatchFailure(op, "batch_dims, index tuple length "
                                              "and ranks are inconsistent");
     SmallVector<OpFoldResult> sizes;
@@ -225,13 +229,25 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
     if (!dataType || !indicesType || !updatesType || !resultType)
       return rewriter.notifyMatchFailure(op, "operands or result not ranked");
     int64_t r = dataType.getRank(), q = indicesType.getRank();
-    if (q == 0 || indicesType.isDynamicDim(q - 1))
-      return rewriter.notifyMatchFailure(op, "index tuple length is not "
-                                             "static");
-    int64_t k = indicesType.getDimSize(q - 1);
-    if (k < 1 || k > r || updatesType.getRank() != q - 1 + r - k)
+    // The ranks give the index tuple length when the type does not.
+    int64_t k = q - 1 + r - updatesType.getRank();
+    if (q == 0 || (!indicesType.isDynamicDim(q - 1) &&
+                   indicesType.getDimSize(q - 1) != k))
+      return rewriter.notifyMatchFailure(op, "index tuple length does not "
+                                             "match the ranks");
+    if (k < 1 || k > r)
       return rewriter.notifyMatchFailure(op, "index tuple length and ranks "
                                              "are inconsistent");
+    // updates = indices[:-1] + data[k:]; dims both types know must agree.
+    auto agree = [](int64_t a, int64_t b) {
+      return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+    };
+    for (int64_t i = 0; i < updatesType.getRank(); ++i)
+      if (!agree(updatesType.getDimSize(i),
+                 i < q - 1 ? indicesType.getDimSize(i)
+                           : dataType.getDimSize(i - (q - 1) + k)))
+        return rewriter.notifyMatchFailure(op, "updates shape does not match "
+                                               "indices and data");
     StringRef reduction = op.getReduction();
     if (!llvm::is_contained(
             ArrayRef<StringRef>{"none", "add", "mul", "max", "min"}, reduction))
@@ -245,8 +261,7 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
     // The data may be an input or a weight: update a copy of it.
     SmallVector<OpFoldResult> dataSizes = dimsOf(rewriter, loc, data);
     Value init = emptyTensor(rewriter, loc, dataSizes, elementType);
-    Value copy =
-        rewriter.create<linalg::CopyOp>(loc, data, init).getResult(0);
+    Value copy = rewriter.create<linalg::CopyOp>(loc, data, init).getResult(0);
 
     Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
     Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
@@ -258,8 +273,8 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
       indexedDims.push_back(dimValue(rewriter, loc, data, j));
 
     // The slice one tuple addresses: data[idx..., :...] without the k dims.
-    auto sliceType = RankedTensorType::get(dataType.getShape().drop_front(k),
-                                           elementType);
+    auto sliceType =
+        RankedTensorType::get(dataType.getShape().drop_front(k), elementType);
     auto updateSliceType = RankedTensorType::get(
         updatesType.getShape().drop_front(q - 1), elementType);
 
@@ -284,7 +299,8 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
             }
             return {b.create<tensor::InsertOp>(l, update, acc, position)};
           }
-          OpFoldResult zeroAttr = b.getIndexAttr(0), oneAttr = b.getIndexAttr(1);
+          OpFoldResult zeroAttr = b.getIndexAttr(0),
+                       oneAttr = b.getIndexAttr(1);
           SmallVector<OpFoldResult> offsets(getAsOpFoldResult(position));
           offsets.append(r - k, zeroAttr);
           SmallVector<OpFoldResult> sizes(k, oneAttr);
@@ -307,18 +323,17 @@ struct ScatterNDLowering : OpConversionPattern<ScatterNDOp> {
                 l, sliceType, acc, offsets, sizes, strides);
             int64_t rank = sliceType.getRank();
             AffineMap id = b.getMultiDimIdentityMap(rank);
-            update =
-                b.create<linalg::GenericOp>(
-                     l, TypeRange{sliceType}, update, current,
-                     ArrayRef<AffineMap>{id, id},
-                     SmallVector<utils::IteratorType>(
-                         rank, utils::IteratorType::parallel),
-                     [&](OpBuilder &bb, Location bl, ValueRange args) {
-                       bb.create<linalg::YieldOp>(
-                           bl, combine(bb, bl, reduction, args[1], args[0],
-                                       isUnsigned));
-                     })
-                    .getResult(0);
+            update = b.create<linalg::GenericOp>(
+                          l, TypeRange{sliceType}, update, current,
+                          ArrayRef<AffineMap>{id, id},
+                          SmallVector<utils::IteratorType>(
+                              rank, utils::IteratorType::parallel),
+                          [&](OpBuilder &bb, Location bl, ValueRange args) {
+                            bb.create<linalg::YieldOp>(
+                                bl, combine(bb, bl, reduction, args[1], args[0],
+                                            isUnsigned));
+                          })
+                         .getResult(0);
           }
           return {b.create<tensor::InsertSliceOp>(l, update, acc, offsets,
                                                   sizes, strides)};

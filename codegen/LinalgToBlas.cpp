@@ -14,6 +14,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::tessel {
@@ -75,9 +76,28 @@ struct MatrixOperand {
 
 MatrixOperand describe(OpBuilder &b, Location loc, Value memref) {
   auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, memref);
-  Value aligned =
-      b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, meta.getBaseBuffer());
-  Value address = b.create<arith::IndexCastOp>(loc, b.getI64Type(), aligned);
+  // Views of the weights buffer (memref.view, possibly under casts and
+  // reshapes) carry their byte shift in the aligned pointer, which
+  // expand-strided-metadata drops when it looks through view-like ops:
+  // rebuild the pointer from the view's source and shift.
+  Value root = memref;
+  while (auto viewLike = root.getDefiningOp<ViewLikeOpInterface>()) {
+    if (isa<memref::ViewOp>(viewLike))
+      break;
+    root = viewLike.getViewSource();
+  }
+  Value address;
+  if (auto view = root.getDefiningOp<memref::ViewOp>()) {
+    Value source =
+        b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, view.getSource());
+    Value shifted =
+        b.create<arith::AddIOp>(loc, source, view.getByteShift());
+    address = b.create<arith::IndexCastOp>(loc, b.getI64Type(), shifted);
+  } else {
+    Value aligned =
+        b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, memref);
+    address = b.create<arith::IndexCastOp>(loc, b.getI64Type(), aligned);
+  }
   Type ptr = LLVM::LLVMPointerType::get(b.getContext());
   Value base = b.create<LLVM::IntToPtrOp>(loc, ptr, address);
   Value offset =

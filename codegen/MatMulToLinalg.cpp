@@ -12,6 +12,7 @@
 #include "codegen/LoweringUtils.h"
 #include "dialect/TesselOps.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -102,6 +103,18 @@ Value expandLeading(OpBuilder &b, Location loc, Value v,
   }
   auto type = RankedTensorType::get(
       shape, cast<RankedTensorType>(v.getType()).getElementType());
+  // LLVM 19 can neither bufferize a tensor.expand_shape that splits a dim
+  // into several dynamic ones nor lower the memref one; tensor.reshape
+  // (memref.reshape of the fresh product buffer) can.
+  if (llvm::count(ArrayRef<int64_t>(shape).take_front(leading.size()),
+                  ShapedType::kDynamic) > 1) {
+    SmallVector<Value> extents;
+    for (OpFoldResult s : sizes)
+      extents.push_back(b.create<arith::IndexCastOp>(
+          loc, b.getI64Type(), getValueOrCreateConstantIndexOp(b, loc, s)));
+    Value shapeTensor = b.create<tensor::FromElementsOp>(loc, extents);
+    return b.create<tensor::ReshapeOp>(loc, type, v, shapeTensor);
+  }
   return b.create<tensor::ExpandShapeOp>(
       loc, type, v, leadingGroup(leading.size(), shape.size()), sizes);
 }
@@ -131,65 +144,6 @@ Value convertElements(OpBuilder &b, Location loc, Value v, Type element) {
       .getResult(0);
 }
 
-/// LLVM 19 cannot bufferize a tensor.expand_shape that splits one dim into
-/// several dynamic ones (nor lower the memref one), so such products skip
-/// the collapse/expand round trip.
-bool expandIsBufferizable(ArrayRef<OpFoldResult> leading) {
-  return llvm::count_if(leading, [](OpFoldResult s) {
-           return !getConstantIntValue(s);
-         }) <= 1;
-}
-
-/// C[B..., M, N] = sum_k A[B..., M, K] B[(B...,) K, N] as one generic: the
-/// matmul loops with the batch dims kept apart, for shapes whose collapse
-/// could not be expanded back.
-Value contractionGeneric(OpBuilder &b, Location loc, Value lhs, Value rhs,
-                         Type accType) {
-  MLIRContext *ctx = b.getContext();
-  int64_t nb = rankOf(lhs) - 2, loops = nb + 3;
-  int64_t m = nb, n = nb + 1, k = nb + 2;
-  SmallVector<AffineExpr> batch, lhsExprs, rhsExprs, outExprs;
-  for (int64_t d = 0; d < nb; ++d)
-    batch.push_back(getAffineDimExpr(d, ctx));
-  auto dim = [&](int64_t d) { return getAffineDimExpr(d, ctx); };
-  lhsExprs.append(batch);
-  lhsExprs.append({dim(m), dim(k)});
-  if (rankOf(rhs) > 2)
-    rhsExprs.append(batch);
-  rhsExprs.append({dim(k), dim(n)});
-  outExprs.append(batch);
-  outExprs.append({dim(m), dim(n)});
-
-  SmallVector<OpFoldResult> sizes;
-  for (int64_t d = 0; d <= nb; ++d)
-    sizes.push_back(dimOf(b, loc, lhs, d));
-  sizes.push_back(dimOf(b, loc, rhs, rankOf(rhs) - 1));
-  Value init = zeroAccumulator(b, loc, sizes, accType);
-  SmallVector<utils::IteratorType> iterators(loops,
-                                             utils::IteratorType::parallel);
-  iterators[k] = utils::IteratorType::reduction;
-  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, lhsExprs, ctx),
-                              AffineMap::get(loops, 0, rhsExprs, ctx),
-                              AffineMap::get(loops, 0, outExprs, ctx)};
-  bool isFloat = isa<FloatType>(accType);
-  return b
-      .create<linalg::GenericOp>(
-          loc, init.getType(), ValueRange{lhs, rhs}, init, maps, iterators,
-          [&](OpBuilder &bb, Location l, ValueRange args) {
-            Value x = convertScalar(bb, l, args[0], accType, false, false);
-            Value y = convertScalar(bb, l, args[1], accType, false, false);
-            Value sum =
-                isFloat ? bb.create<arith::AddFOp>(
-                                l, args[2], bb.create<arith::MulFOp>(l, x, y))
-                              .getResult()
-                        : bb.create<arith::AddIOp>(
-                                l, args[2], bb.create<arith::MulIOp>(l, x, y))
-                              .getResult();
-            bb.create<linalg::YieldOp>(l, sum);
-          })
-      .getResult(0);
-}
-
 /// [R..., M, K] x [K, N]: the rows R... x M become the rows of one matmul.
 Value matmulWithMatrixRhs(OpBuilder &b, Location loc, Value lhs, Value rhs,
                           Type accType) {
@@ -197,8 +151,6 @@ Value matmulWithMatrixRhs(OpBuilder &b, Location loc, Value lhs, Value rhs,
   SmallVector<OpFoldResult> rows;
   for (int64_t d = 0; d + 1 < rank; ++d)
     rows.push_back(dimOf(b, loc, lhs, d));
-  if (!expandIsBufferizable(rows))
-    return contractionGeneric(b, loc, lhs, rhs, accType);
   Value lhs2d = collapseLeading(b, loc, lhs, rank - 1);
   Value init = zeroAccumulator(
       b, loc, {dimOf(b, loc, lhs2d, 0), dimOf(b, loc, rhs, 1)}, accType);
@@ -350,8 +302,6 @@ Value batchedMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
     rhs = broadcastBatch(b, loc, rhs, batch, batchShape, accessB);
   }
 
-  if (!expandIsBufferizable(batch))
-    return contractionGeneric(b, loc, lhs, rhs, accType);
   Value lhs3d = collapseLeading(b, loc, lhs, nb);
   Value rhs3d = collapseLeading(b, loc, rhs, nb);
   Value init =

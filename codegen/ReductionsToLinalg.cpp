@@ -437,9 +437,9 @@ struct ArgMaxLowering : OpConversionPattern<ArgMaxOp> {
 // cum_sum
 //===----------------------------------------------------------------------===//
 
-/// An scf.for along the axis carrying the running sum of one slice; each
-/// step adds the next input slice and writes the sum (before or after the
-/// add: exclusive or inclusive) into the matching slice of the result.
+/// An scf.for along the axis carrying the running sum of one slice and the
+/// result; step p adds slice p of the input to the running sum and stores it
+/// (exclusive: the sum before the add) in slice p of the result.
 struct CumSumLowering : OpConversionPattern<CumSumOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -473,15 +473,17 @@ struct CumSumLowering : OpConversionPattern<CumSumOp> {
     SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
     Value runningInit = filledTensor(rewriter, loc, sliceSizes,
                                      scalarConstant(rewriter, loc, element, 0));
-    Value resultInit = emptyTensor(rewriter, loc, sizes, element);
     Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
     Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
     Value length = dimValue(rewriter, loc, x, *axis);
-    MLIRContext *ctx = getContext();
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, getContext());
 
+    // The result starts as a copy of x; step p turns its slice p from x[p]
+    // into the (exclusive) sum in place. The generic only has outputs and
+    // reads both, so no canonicalisation swaps the slice for a tensor.empty
+    // (which would make the insert a strided copy).
     auto loop = rewriter.create<scf::ForOp>(
-        loc, zero, length, one, ValueRange{runningInit, resultInit},
+        loc, zero, length, one, ValueRange{runningInit, x},
         [&](OpBuilder &b, Location l, Value iv, ValueRange iterArgs) {
           Value position = iv;
           if (reverse)
@@ -489,17 +491,14 @@ struct CumSumLowering : OpConversionPattern<CumSumOp> {
                 l, b.create<arith::SubIOp>(l, length, one), iv);
           SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
           offsets[*axis] = position;
-          Value input = b.create<tensor::ExtractSliceOp>(l, x, offsets,
-                                                         sliceSizes, strides);
-          // Extract/insert of the same result slice bufferizes in place.
-          Value resultSlice = b.create<tensor::ExtractSliceOp>(
+          Value slice = b.create<tensor::ExtractSliceOp>(
               l, iterArgs[1], offsets, sliceSizes, strides);
           SmallVector<Value> updated = buildGeneric(
-              b, l, rank, {}, input, ValueRange{iterArgs[0], resultSlice},
-              {identity, identity, identity},
+              b, l, rank, {}, {}, ValueRange{iterArgs[0], slice},
+              {identity, identity},
               [&](OpBuilder &bb, Location bl, ValueRange args) {
-                Value sum = add(bb, bl, args[1], args[0]);
-                return SmallVector<Value>{sum, exclusive ? args[1] : sum};
+                Value sum = add(bb, bl, args[0], args[1]);
+                return SmallVector<Value>{sum, exclusive ? args[0] : sum};
               });
           Value result = b.create<tensor::InsertSliceOp>(
               l, updated[1], iterArgs[1], offsets, sliceSizes, strides);

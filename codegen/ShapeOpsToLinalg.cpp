@@ -24,6 +24,8 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace mlir::tessel;
 
@@ -56,7 +58,9 @@ struct IndexMath {
     return b.createOrFold<OpTy>(loc, x, y);
   }
   Value add(Value x, Value y) { return commutative<arith::AddIOp>(x, y); }
-  Value sub(Value x, Value y) { return b.createOrFold<arith::SubIOp>(loc, x, y); }
+  Value sub(Value x, Value y) {
+    return b.createOrFold<arith::SubIOp>(loc, x, y);
+  }
   Value mul(Value x, Value y) { return commutative<arith::MulIOp>(x, y); }
   Value max(Value x, Value y) { return commutative<arith::MaxSIOp>(x, y); }
   Value min(Value x, Value y) { return commutative<arith::MinSIOp>(x, y); }
@@ -172,7 +176,8 @@ struct ShapeLowering : OpConversionPattern<ShapeOp> {
           rewriter.create<tensor::DimOp>(loc, adaptor.getData(), i)));
     }
     Value shape = rewriter.create<tensor::FromElementsOp>(
-        loc, RankedTensorType::get({(int64_t)dims.size()}, rewriter.getI64Type()),
+        loc,
+        RankedTensorType::get({(int64_t)dims.size()}, rewriter.getI64Type()),
         dims);
     rewriter.replaceOp(op, castToType(rewriter, loc, shape, resultType));
     return success();
@@ -209,8 +214,8 @@ Value collapseToScalar(OpBuilder &b, Location loc, Value input) {
   auto type = cast<RankedTensorType>(input.getType());
   auto ones = RankedTensorType::get(SmallVector<int64_t>(type.getRank(), 1),
                                     type.getElementType());
-  return b.create<tensor::CollapseShapeOp>(
-      loc, castToType(b, loc, input, ones), ArrayRef<ReassociationIndices>{});
+  return b.create<tensor::CollapseShapeOp>(loc, castToType(b, loc, input, ones),
+                                           ArrayRef<ReassociationIndices>{});
 }
 
 /// A rank-0 `input` as a tensor of `rank` dims of 1.
@@ -255,18 +260,14 @@ struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
     }
 
     bool allowZero = op.getAllowzero() != 0;
-    SmallVector<int64_t> known = getKnownShapeValues(op.getShape())
-                                     .value_or(SmallVector<int64_t>());
+    SmallVector<int64_t> known =
+        getKnownShapeValues(op.getShape()).value_or(SmallVector<int64_t>());
     if ((int64_t)known.size() != outRank)
       known.assign(outRank, kDyn);
     // Result dim q is input dim q when its shape entry is a known 0.
     auto copiesInput = [&](int64_t q) {
       return !allowZero && known[q] == 0 && q < inRank;
     };
-
-    SmallVector<OpFoldResult> sizes =
-        resultSizes(rewriter, loc, input, adaptor.getShape(), resultType,
-                    known, allowZero);
 
     // Dynamic dims not copied from a same-index dim must pair up one to one:
     // with a single such dim on each side, the element count proves them
@@ -289,31 +290,85 @@ struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
     ArrayRef<int64_t> inShape = inputType.getShape();
     ArrayRef<int64_t> outShape = resultType.getShape();
     Value result;
-    if (outRank < inRank) {
-      if (auto groups = groupDims(inShape, outShape, sameDynamic))
-        result = rewriter.create<tensor::CollapseShapeOp>(loc, input, *groups);
-    } else if (outRank > inRank) {
+    if (outRank <= inRank) {
+      if (auto groups = groupDims(inShape, outShape, sameDynamic)) {
+        result =
+            outRank == inRank
+                ? input
+                : rewriter.create<tensor::CollapseShapeOp>(loc, input, *groups);
+        rewriter.replaceOp(op, castToType(rewriter, loc, result, resultType));
+        return success();
+      }
+    }
+    SmallVector<OpFoldResult> sizes = resultSizes(
+        rewriter, loc, input, adaptor.getShape(), resultType, known, allowZero);
+    if (outRank > inRank) {
       auto swapped = [&](int64_t q, int64_t p) { return sameDynamic(p, q); };
       if (auto groups = groupDims(outShape, inShape, swapped))
         result = rewriter.create<tensor::ExpandShapeOp>(loc, resultType, input,
                                                         *groups, sizes);
     }
+    // No grouping, but at most one dynamic result dim: through 1-D.
+    if (!result && llvm::count(outShape, kDyn) <= 1)
+      result = reshapeThroughFlat(rewriter, loc, input, resultType, sizes);
     if (!result) {
       SmallVector<Value> values;
       for (OpFoldResult s : sizes)
         values.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, s));
       Value shape = rewriter.create<tensor::FromElementsOp>(loc, values);
-      result = rewriter.create<tensor::ReshapeOp>(loc, resultType, input, shape);
+      result =
+          rewriter.create<tensor::ReshapeOp>(loc, resultType, input, shape);
     }
     rewriter.replaceOp(op, castToType(rewriter, loc, result, resultType));
     return success();
   }
 
+  /// collapse_shape of all dims, then expand_shape into `resultType`
+  /// (which has at most one dynamic dim; static when the input is).
+  static Value reshapeThroughFlat(OpBuilder &b, Location loc, Value input,
+                                  RankedTensorType resultType,
+                                  ArrayRef<OpFoldResult> sizes) {
+    auto inputType = cast<RankedTensorType>(input.getType());
+    Value flat = input;
+    if (inputType.getRank() > 1) {
+      ReassociationIndices all(inputType.getRank());
+      std::iota(all.begin(), all.end(), 0);
+      flat = b.create<tensor::CollapseShapeOp>(
+          loc, input, ArrayRef<ReassociationIndices>{all});
+    }
+    int64_t outRank = resultType.getRank();
+    if (outRank == 1)
+      return flat;
+    SmallVector<int64_t> shape(resultType.getShape());
+    int64_t total = cast<RankedTensorType>(flat.getType()).getDimSize(0);
+    int64_t others = 1;
+    for (int64_t d : shape)
+      others *= ShapedType::isDynamic(d) ? 1 : d;
+    auto dynamicDim = llvm::find(shape, kDyn);
+    if (dynamicDim == shape.end()) {
+      // A static result: the flat dim is its element count.
+      flat = castToType(
+          b, loc, flat,
+          RankedTensorType::get({others}, resultType.getElementType()));
+    } else if (!ShapedType::isDynamic(total) && others != 0 &&
+               total % others == 0) {
+      // A static input: so is the result.
+      *dynamicDim = total / others;
+    }
+    ReassociationIndices all(outRank);
+    std::iota(all.begin(), all.end(), 0);
+    return b.create<tensor::ExpandShapeOp>(
+        loc, RankedTensorType::get(shape, resultType.getElementType()), flat,
+        ArrayRef<ReassociationIndices>{all},
+        withStaticDims(b, RankedTensorType::get(shape, b.getI8Type()), sizes));
+  }
+
   /// The runtime result dims: shape values with 0 and -1 resolved.
-  static SmallVector<OpFoldResult>
-  resultSizes(OpBuilder &b, Location loc, Value input, Value shape,
-              RankedTensorType resultType, ArrayRef<int64_t> known,
-              bool allowZero) {
+  static SmallVector<OpFoldResult> resultSizes(OpBuilder &b, Location loc,
+                                               Value input, Value shape,
+                                               RankedTensorType resultType,
+                                               ArrayRef<int64_t> known,
+                                               bool allowZero) {
     IndexMath m{b, loc};
     int64_t inRank = cast<RankedTensorType>(input.getType()).getRank();
     int64_t outRank = resultType.getRank();
@@ -396,13 +451,13 @@ struct FlattenLowering : OpConversionPattern<FlattenOp> {
             loc, input, ArrayRef<ReassociationIndices>{all});
       }
       int64_t n = cast<RankedTensorType>(flat.getType()).getDimSize(0);
-      SmallVector<int64_t> shape = axis == 0 ? SmallVector<int64_t>{1, n}
-                                             : SmallVector<int64_t>{n, 1};
+      SmallVector<int64_t> shape =
+          axis == 0 ? SmallVector<int64_t>{1, n} : SmallVector<int64_t>{n, 1};
       OpFoldResult one = rewriter.getIndexAttr(1);
       OpFoldResult size = dimOf(rewriter, loc, flat, 0);
-      SmallVector<OpFoldResult> sizes = axis == 0
-                                            ? SmallVector<OpFoldResult>{one, size}
-                                            : SmallVector<OpFoldResult>{size, one};
+      SmallVector<OpFoldResult> sizes =
+          axis == 0 ? SmallVector<OpFoldResult>{one, size}
+                    : SmallVector<OpFoldResult>{size, one};
       result = rewriter.create<tensor::ExpandShapeOp>(
           loc, RankedTensorType::get(shape, inputType.getElementType()), flat,
           ArrayRef<ReassociationIndices>{{0, 1}}, sizes);
@@ -461,12 +516,11 @@ struct SqueezeLowering : OpConversionPattern<SqueezeOp> {
     Value unit = castToType(
         rewriter, loc, input,
         RankedTensorType::get(unitShape, inputType.getElementType()));
-    Value result =
-        kept == 0 ? collapseToScalar(rewriter, loc, unit)
-                  : rewriter
-                        .create<tensor::CollapseShapeOp>(
-                            loc, unit, unitDimGroups(squeezed))
-                        .getResult();
+    Value result = kept == 0 ? collapseToScalar(rewriter, loc, unit)
+                             : rewriter
+                                   .create<tensor::CollapseShapeOp>(
+                                       loc, unit, unitDimGroups(squeezed))
+                                   .getResult();
     rewriter.replaceOp(op, castToType(rewriter, loc, result, resultType));
     return success();
   }
@@ -549,9 +603,8 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
     for (int64_t p : perm)
       sizes.push_back(dimOf(rewriter, loc, input, p));
     Value init = emptyTensor(rewriter, loc, sizes, inputType.getElementType());
-    Value result =
-        rewriter.create<linalg::TransposeOp>(loc, input, init, perm)
-            ->getResult(0);
+    Value result = rewriter.create<linalg::TransposeOp>(loc, input, init, perm)
+                       ->getResult(0);
     rewriter.replaceOp(op, castToType(rewriter, loc, result, resultType));
     return success();
   }
@@ -588,9 +641,9 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
     for (Value v : inputs)
       total = m.add(total, dimValue(rewriter, loc, v, *axis));
     sizes[*axis] = getAsOpFoldResult(total);
-    Value result = emptyTensor(rewriter, loc,
-                               withStaticDims(rewriter, resultType, sizes),
-                               resultType.getElementType());
+    Value result =
+        emptyTensor(rewriter, loc, withStaticDims(rewriter, resultType, sizes),
+                    resultType.getElementType());
     Value offset = m.c(0);
     SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
     for (Value v : inputs) {
@@ -689,10 +742,12 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
       axes = getConstantIntValues(op.getAxes());
     if (!axes)
       return rewriter.notifyMatchFailure(op, "axes are not constant");
-    for (Value v : {adaptor.getStarts(), adaptor.getEnds(), adaptor.getSteps()}) {
+    for (Value v :
+         {adaptor.getStarts(), adaptor.getEnds(), adaptor.getSteps()}) {
       auto type = rankedType(v);
       if (!type || type.getRank() != 1 ||
-          (!type.isDynamicDim(0) && type.getDimSize(0) != (int64_t)axes->size()))
+          (!type.isDynamicDim(0) &&
+           type.getDimSize(0) != (int64_t)axes->size()))
         return rewriter.notifyMatchFailure(
             op, "starts/ends/steps must be 1-D with one entry per axis");
     }
@@ -751,10 +806,10 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
             IndexMath bm{b, l};
             SmallVector<Value> coords;
             for (int64_t d = 0; d < rank; ++d)
-              coords.push_back(
-                  sliced[d] ? bm.add(bm.v(starts[d]),
-                                     bm.mul(ivs[d], bm.v(stepSizes[d])))
-                            : ivs[d]);
+              coords.push_back(sliced[d]
+                                   ? bm.add(bm.v(starts[d]),
+                                            bm.mul(ivs[d], bm.v(stepSizes[d])))
+                                   : ivs[d]);
             return b.create<tensor::ExtractOp>(l, input, coords);
           });
     }
@@ -817,7 +872,7 @@ struct ExpandLowering : OpConversionPattern<ExpandOp> {
       int64_t j = i - shapeOffset;
       int64_t s = j < 0 ? 1 : known[j];
       if (k >= 0)
-        access[k] = a == 1                     ? Access::Broadcast
+        access[k] = a == 1                                ? Access::Broadcast
                     : !ShapedType::isDynamic(a) || s == 1 ? Access::Identity
                                                           : Access::Ambiguous;
       if (!resultType.isDynamicDim(i)) {
@@ -826,9 +881,9 @@ struct ExpandLowering : OpConversionPattern<ExpandOp> {
       }
       // The broadcast of a and s: s where a is 1, else a.
       Value sv = j < 0 ? m.c(1)
-                       : !ShapedType::isDynamic(s)
-                             ? m.c(s)
-                             : extractIndex(rewriter, loc, adaptor.getShape(), j);
+                 : !ShapedType::isDynamic(s)
+                     ? m.c(s)
+                     : extractIndex(rewriter, loc, adaptor.getShape(), j);
       if (a == 1) {
         sizes.push_back(getAsOpFoldResult(sv));
       } else if (!ShapedType::isDynamic(a) || s == 1) {
@@ -850,18 +905,21 @@ struct ExpandLowering : OpConversionPattern<ExpandOp> {
                             ? getAffineConstantExpr(0, ctx)
                             : getAffineDimExpr(k + inOffset, ctx));
       AffineMap map = AffineMap::get(rank, 0, exprs, ctx);
-      return buildIndexedGeneric(
-          b, l, sizes, elementType, input, map,
-          [](OpBuilder &, Location, ValueRange, ValueRange args) {
-            return args[0];
-          });
+      return buildIndexedGeneric(b, l, sizes, elementType, input, map,
+                                 [](OpBuilder &, Location, ValueRange,
+                                    ValueRange args) { return args[0]; });
     };
     if (!llvm::is_contained(access, Access::Ambiguous)) {
-      rewriter.replaceOp(op, castToType(rewriter, loc, mapped(rewriter, loc),
-                                        resultType));
+      rewriter.replaceOp(
+          op, castToType(rewriter, loc, mapped(rewriter, loc), resultType));
       return success();
     }
     // Reads the input with tensor.extract, a dim of 1 read at 0.
+    SmallVector<Value> isOne(inRank);
+    for (int64_t k = 0; k < inRank; ++k)
+      if (access[k] == Access::Ambiguous)
+        isOne[k] = m.cmp(arith::CmpIPredicate::eq,
+                         dimValue(rewriter, loc, input, k), m.c(1));
     auto indexed = [&](OpBuilder &b, Location l) {
       return buildIndexedGeneric(
           b, l, sizes, elementType, {}, {},
@@ -875,22 +933,23 @@ struct ExpandLowering : OpConversionPattern<ExpandOp> {
               } else if (access[k] == Access::Identity) {
                 coords.push_back(iv);
               } else {
-                Value d = bb.create<tensor::DimOp>(bl, input, k);
-                coords.push_back(bm.select(
-                    bm.cmp(arith::CmpIPredicate::eq, d, bm.c(1)), bm.c(0), iv));
+                coords.push_back(bm.select(isOne[k], bm.c(0), iv));
               }
             }
             return bb.create<tensor::ExtractOp>(bl, input, coords);
           });
     };
     // The common case (no run-time broadcast) keeps a plain, fusable generic.
-    Value noBroadcast = rewriter.create<arith::ConstantIntOp>(loc, 1, 1);
+    Value noBroadcast;
     for (int64_t k = 0; k < inRank; ++k) {
       if (access[k] != Access::Ambiguous)
         continue;
-      Value eq = m.cmp(arith::CmpIPredicate::eq, dimValue(rewriter, loc, input, k),
-                       m.v(sizes[k + inOffset]));
-      noBroadcast = rewriter.create<arith::AndIOp>(loc, noBroadcast, eq);
+      Value eq =
+          m.cmp(arith::CmpIPredicate::eq, dimValue(rewriter, loc, input, k),
+                m.v(sizes[k + inOffset]));
+      noBroadcast = noBroadcast
+                        ? rewriter.create<arith::AndIOp>(loc, noBroadcast, eq)
+                        : eq;
     }
     auto ifOp = rewriter.create<scf::IfOp>(
         loc, noBroadcast,
@@ -900,8 +959,8 @@ struct ExpandLowering : OpConversionPattern<ExpandOp> {
         [&](OpBuilder &b, Location l) {
           b.create<scf::YieldOp>(l, indexed(b, l));
         });
-    rewriter.replaceOp(op,
-                       castToType(rewriter, loc, ifOp.getResult(0), resultType));
+    rewriter.replaceOp(
+        op, castToType(rewriter, loc, ifOp.getResult(0), resultType));
     return success();
   }
 };
@@ -1010,15 +1069,15 @@ struct PadLowering : OpConversionPattern<PadOp> {
     }
     if (crops) {
       SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
-      input = rewriter.create<tensor::ExtractSliceOp>(loc, input, offsets, sizes,
-                                                      strides);
+      input = rewriter.create<tensor::ExtractSliceOp>(loc, input, offsets,
+                                                      sizes, strides);
     }
     Value padValue =
         valueType.hasStaticShape() && valueType.getNumElements() == 0
             ? scalarConstant(rewriter, loc, resultType.getElementType(), 0)
             : extractScalar(rewriter, loc, adaptor.getConstantValue());
-    Value result = rewriter.create<tensor::PadOp>(loc, Type(), input, low, high,
-                                                  padValue);
+    Value result =
+        rewriter.create<tensor::PadOp>(loc, Type(), input, low, high, padValue);
     rewriter.replaceOp(op, castToType(rewriter, loc, result, resultType));
     return success();
   }
@@ -1194,7 +1253,8 @@ struct TriluLowering : OpConversionPattern<TriluOp> {
     Value result = buildIndexedGeneric(
         rewriter, loc, dimsOf(rewriter, loc, input), elementType, input,
         identity,
-        [&](OpBuilder &b, Location l, ValueRange ivs, ValueRange args) -> Value {
+        [&](OpBuilder &b, Location l, ValueRange ivs,
+            ValueRange args) -> Value {
           Value diff = b.create<arith::SubIOp>(l, ivs[rank - 1], ivs[rank - 2]);
           Value keep = b.create<arith::CmpIOp>(
               l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,

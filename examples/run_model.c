@@ -58,17 +58,37 @@ static int fill(tessel_tensor *t, const char *name) {
   for (k = 0; k < n; ++k) {
     double v = input_value(name, dtype, k);
     switch (dtype) {
-    case TESSEL_DTYPE_F32: ((float *)data)[k] = (float)v; break;
-    case TESSEL_DTYPE_F64: ((double *)data)[k] = v; break;
-    case TESSEL_DTYPE_I8: ((int8_t *)data)[k] = (int8_t)v; break;
-    case TESSEL_DTYPE_I16: ((int16_t *)data)[k] = (int16_t)v; break;
-    case TESSEL_DTYPE_I32: ((int32_t *)data)[k] = (int32_t)v; break;
-    case TESSEL_DTYPE_I64: ((int64_t *)data)[k] = (int64_t)v; break;
+    case TESSEL_DTYPE_F32:
+      ((float *)data)[k] = (float)v;
+      break;
+    case TESSEL_DTYPE_F64:
+      ((double *)data)[k] = v;
+      break;
+    case TESSEL_DTYPE_I8:
+      ((int8_t *)data)[k] = (int8_t)v;
+      break;
+    case TESSEL_DTYPE_I16:
+      ((int16_t *)data)[k] = (int16_t)v;
+      break;
+    case TESSEL_DTYPE_I32:
+      ((int32_t *)data)[k] = (int32_t)v;
+      break;
+    case TESSEL_DTYPE_I64:
+      ((int64_t *)data)[k] = (int64_t)v;
+      break;
     case TESSEL_DTYPE_U8:
-    case TESSEL_DTYPE_BOOL: ((uint8_t *)data)[k] = (uint8_t)v; break;
-    case TESSEL_DTYPE_U16: ((uint16_t *)data)[k] = (uint16_t)v; break;
-    case TESSEL_DTYPE_U32: ((uint32_t *)data)[k] = (uint32_t)v; break;
-    case TESSEL_DTYPE_U64: ((uint64_t *)data)[k] = (uint64_t)v; break;
+    case TESSEL_DTYPE_BOOL:
+      ((uint8_t *)data)[k] = (uint8_t)v;
+      break;
+    case TESSEL_DTYPE_U16:
+      ((uint16_t *)data)[k] = (uint16_t)v;
+      break;
+    case TESSEL_DTYPE_U32:
+      ((uint32_t *)data)[k] = (uint32_t)v;
+      break;
+    case TESSEL_DTYPE_U64:
+      ((uint64_t *)data)[k] = (uint64_t)v;
+      break;
     default:
       fprintf(stderr, "run_model: cannot fill input '%s' of dtype %s\n", name,
               tessel_dtype_name(dtype));
@@ -85,13 +105,26 @@ static void print_values(const tessel_tensor *t) {
   printf("  first values:");
   for (k = 0; k < n && k < SHOWN_VALUES; ++k) {
     switch (dtype) {
-    case TESSEL_DTYPE_F32: printf(" %.6g", ((const float *)data)[k]); break;
-    case TESSEL_DTYPE_F64: printf(" %.6g", ((const double *)data)[k]); break;
-    case TESSEL_DTYPE_I32: printf(" %" PRId32, ((const int32_t *)data)[k]); break;
-    case TESSEL_DTYPE_I64: printf(" %" PRId64, ((const int64_t *)data)[k]); break;
+    case TESSEL_DTYPE_F32:
+      printf(" %.6g", ((const float *)data)[k]);
+      break;
+    case TESSEL_DTYPE_F64:
+      printf(" %.6g", ((const double *)data)[k]);
+      break;
+    case TESSEL_DTYPE_I32:
+      printf(" %" PRId32, ((const int32_t *)data)[k]);
+      break;
+    case TESSEL_DTYPE_I64:
+      printf(" %" PRId64, ((const int64_t *)data)[k]);
+      break;
     case TESSEL_DTYPE_U8:
-    case TESSEL_DTYPE_BOOL: printf(" %u", ((const uint8_t *)data)[k]); break;
-    default: printf(" (%s not shown)", tessel_dtype_name(dtype)); k = n; break;
+    case TESSEL_DTYPE_BOOL:
+      printf(" %u", ((const uint8_t *)data)[k]);
+      break;
+    default:
+      printf(" (%s not shown)", tessel_dtype_name(dtype));
+      k = n;
+      break;
     }
   }
   printf("%s\n", n > SHOWN_VALUES ? " ..." : "");

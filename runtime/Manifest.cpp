@@ -73,7 +73,8 @@ public:
       if (!sawHeader) {
         if (kind != "tessel-model")
           return fail(lineNo, "the first record must be `tessel-model 1`, "
-                              "found `" + std::string(line) + "`");
+                              "found `" +
+                                  std::string(line) + "`");
         if (Error e = parseHeader(lineNo, fields); e.failed())
           return e;
         sawHeader = true;
@@ -111,8 +112,8 @@ public:
 private:
   Error fail(size_t lineNo, const std::string &message) {
     return Error::make(TESSEL_ABI_MISMATCH, what + ", line " +
-                                                std::to_string(lineNo) +
-                                                ": " + message);
+                                                std::to_string(lineNo) + ": " +
+                                                message);
   }
 
   Error parseHeader(size_t lineNo, const std::vector<std::string_view> &f) {
@@ -144,8 +145,8 @@ private:
       return Error::success();
     }
     if (!unescapeName(f[1], out.weightsFile) || out.weightsFile.empty())
-      return fail(lineNo, "malformed weights file name `" +
-                              std::string(f[1]) + "`");
+      return fail(lineNo,
+                  "malformed weights file name `" + std::string(f[1]) + "`");
     if (out.weightsFile.find('/') != std::string::npos)
       return fail(lineNo, "weights file name `" + out.weightsFile +
                               "` must not contain '/'");
@@ -156,12 +157,12 @@ private:
                     std::vector<TensorSpec> &into) {
     std::string kind(f[0]);
     if (f.size() < 4)
-      return fail(lineNo, "expected `" + kind +
-                              " <name> <dtype> <rank> <dims...>`");
+      return fail(lineNo,
+                  "expected `" + kind + " <name> <dtype> <rank> <dims...>`");
     TensorSpec spec;
     if (!unescapeName(f[1], spec.name))
-      return fail(lineNo, "malformed " + kind + " name `" +
-                              std::string(f[1]) + "`");
+      return fail(lineNo,
+                  "malformed " + kind + " name `" + std::string(f[1]) + "`");
     spec.dtype = tessel_dtype_from_name(std::string(f[2]).c_str());
     if (spec.dtype == TESSEL_DTYPE_INVALID)
       return fail(lineNo, kind + " '" + spec.name + "' has unknown dtype `" +

@@ -114,8 +114,7 @@ Error checkShape(tessel_dtype dtype, int32_t rank, const int64_t *dims,
     return invalid("rank " + std::to_string(rank) + " is not in [0, " +
                    std::to_string(kMaxRank) + "]");
   if (rank > 0 && !dims)
-    return invalid("dims is NULL for a tensor of rank " +
-                   std::to_string(rank));
+    return invalid("dims is NULL for a tensor of rank " + std::to_string(rank));
   size_t count = 1;
   for (int32_t i = 0; i < rank; ++i) {
     if (dims[i] < 0)
@@ -137,8 +136,8 @@ Error checkShape(tessel_dtype dtype, int32_t rank, const int64_t *dims,
 
 /// A zeroed, aligned buffer of at least `bytes` (never null, even for 0).
 void *allocateZeroed(size_t bytes) {
-  size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment *
-                   kTensorAlignment;
+  size_t rounded =
+      (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   if (rounded == 0)
     rounded = kTensorAlignment;
   void *p = nullptr;
@@ -215,7 +214,8 @@ Error checkSharedObject(const std::string &path) {
   if (n < 0)
     return Error::make(TESSEL_IO_ERROR,
                        "cannot read model " + file + ": " + std::strerror(err));
-  if (n < (ssize_t)sizeof(header) || std::memcmp(header, "\x7f" "ELF", 4) != 0)
+  static const unsigned char kElfMagic[4] = {0x7f, 'E', 'L', 'F'};
+  if (n < (ssize_t)sizeof(header) || std::memcmp(header, kElfMagic, 4) != 0)
     return Error::make(TESSEL_NOT_A_MODEL,
                        file + " is not a tessel model: it is not an ELF "
                               "shared object");
@@ -237,8 +237,7 @@ Error loadModel(const char *pathArg, std::unique_ptr<tessel_model> &out) {
 
   // dlerror() is thread-local in glibc; clear any stale message first.
   ::dlerror();
-  model->library =
-      ::dlopen(dlopenPath(path).c_str(), RTLD_NOW | RTLD_LOCAL);
+  model->library = ::dlopen(dlopenPath(path).c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!model->library) {
     const char *why = ::dlerror();
     return Error::make(TESSEL_IO_ERROR, "cannot load model " + file + ": " +
@@ -273,6 +272,25 @@ Error loadModel(const char *pathArg, std::unique_ptr<tessel_model> &out) {
                        "model " + file +
                            " does not export tessel_model_run, which model "
                            "ABI version 1 requires");
+
+  // The model's entry point calls its own exported functions through the
+  // PLT, so a function of the same name in the global scope takes their
+  // place: an application linked with -rdynamic exports its `main`, and the
+  // model would run that instead of its own. Refuse rather than run it.
+  for (const char *name : {"main", "_mlir_ciface_main"}) {
+    void *own = ::dlsym(model->library, name);
+    void *global = ::dlsym(RTLD_DEFAULT, name);
+    if (own && global && own != global)
+      return Error::make(
+          TESSEL_ABI_MISMATCH,
+          "model " + file + " exports `" + name +
+              "`, and so does the program (or a library it loaded): the "
+              "model's calls to its `" +
+              name +
+              "` would run the program's. Recompile the model with a "
+              "tesselc that hides its internal symbols, or do not export `" +
+              name + "` from the program (-rdynamic)");
+  }
 
   if (Error e = parseManifest(manifestText, "the manifest of " + file,
                               model->manifest);
@@ -332,14 +350,13 @@ void fillContiguousDescriptor(int64_t *d, void *data,
   }
 }
 
-Error checkInput(const TensorSpec &spec, size_t index,
-                 const tessel_tensor *t) {
-  std::string what = "input '" + spec.name + "' (#" + std::to_string(index) +
-                     ")";
+Error checkInput(const TensorSpec &spec, size_t index, const tessel_tensor *t) {
+  std::string what =
+      "input '" + spec.name + "' (#" + std::to_string(index) + ")";
   if (!t)
     return invalid(what + " is NULL");
-  std::string expected = std::string(tessel_dtype_name(spec.dtype)) + " " +
-                         formatShape(spec.dims);
+  std::string expected =
+      std::string(tessel_dtype_name(spec.dtype)) + " " + formatShape(spec.dims);
   std::string actual =
       std::string(tessel_dtype_name(t->dtype)) + " " + formatShape(t->dims);
   if (t->dtype != spec.dtype)
@@ -662,12 +679,12 @@ static const struct {
   tessel_dtype dtype;
   const char *name;
 } kDtypeNames[] = {
-    {TESSEL_DTYPE_F32, "f32"},  {TESSEL_DTYPE_F64, "f64"},
-    {TESSEL_DTYPE_F16, "f16"},  {TESSEL_DTYPE_BF16, "bf16"},
-    {TESSEL_DTYPE_I8, "i8"},    {TESSEL_DTYPE_I16, "i16"},
-    {TESSEL_DTYPE_I32, "i32"},  {TESSEL_DTYPE_I64, "i64"},
-    {TESSEL_DTYPE_U8, "u8"},    {TESSEL_DTYPE_U16, "u16"},
-    {TESSEL_DTYPE_U32, "u32"},  {TESSEL_DTYPE_U64, "u64"},
+    {TESSEL_DTYPE_F32, "f32"},   {TESSEL_DTYPE_F64, "f64"},
+    {TESSEL_DTYPE_F16, "f16"},   {TESSEL_DTYPE_BF16, "bf16"},
+    {TESSEL_DTYPE_I8, "i8"},     {TESSEL_DTYPE_I16, "i16"},
+    {TESSEL_DTYPE_I32, "i32"},   {TESSEL_DTYPE_I64, "i64"},
+    {TESSEL_DTYPE_U8, "u8"},     {TESSEL_DTYPE_U16, "u16"},
+    {TESSEL_DTYPE_U32, "u32"},   {TESSEL_DTYPE_U64, "u64"},
     {TESSEL_DTYPE_BOOL, "bool"},
 };
 
@@ -713,8 +730,8 @@ tessel_status tessel_tensor_wrap(tessel_dtype dtype, int32_t rank,
       return Error::make(e.code, "tessel_tensor_wrap: " + e.message);
     if (data_bytes < bytes)
       return invalid("tessel_tensor_wrap: a " +
-                     std::string(tessel_dtype_name(dtype)) + " tensor of shape " +
-                     formatShape(dims, rank) + " needs " +
+                     std::string(tessel_dtype_name(dtype)) +
+                     " tensor of shape " + formatShape(dims, rank) + " needs " +
                      std::to_string(bytes) + " bytes, but data holds " +
                      std::to_string(data_bytes));
     if (!data && bytes > 0)

@@ -154,9 +154,9 @@ Error tessel::rt::mapWeights(const std::string &path, uint64_t expectedSize,
       headerSize < length - kWeightsHeaderSize) {
     out.reset();
     return weightsError(
-        file + " is " + std::to_string(length) + " bytes, but its header says " +
-        std::to_string(kWeightsHeaderSize) + " + " +
-        std::to_string(headerSize) + " bytes of data: " +
+        file + " is " + std::to_string(length) +
+        " bytes, but its header says " + std::to_string(kWeightsHeaderSize) +
+        " + " + std::to_string(headerSize) + " bytes of data: " +
         (headerSize > length - kWeightsHeaderSize ? "the file is truncated"
                                                   : "it has trailing bytes"));
   }

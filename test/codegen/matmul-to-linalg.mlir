@@ -27,17 +27,21 @@ func.func @matmul_rows(%a: tensor<?x16x32xf32>, %b: tensor<32x8xf32>) -> tensor<
 
 // -----
 
-// Two dynamic row dims cannot be expanded back after a collapse (LLVM 19
-// bufferization): one generic with the matmul loops instead.
-// CHECK-DAG:   #[[LHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
-// CHECK-DAG:   #[[RHS:.+]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
-// CHECK-DAG:   #[[OUT:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+// Two dynamic row dims: LLVM 19 cannot bufferize an expand_shape splitting
+// one dim into two dynamic ones, so the product is reshaped back with
+// tensor.reshape.
 // CHECK-LABEL: func.func @matmul_dynamic_rows
-// CHECK-NOT:     tensor.collapse_shape
-// CHECK:         linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-// CHECK:           arith.mulf
-// CHECK:           arith.addf
+// CHECK-SAME:    (%[[A:.+]]: tensor<?x?x32xf32>, %[[B:.+]]: tensor<32x8xf32>)
+// CHECK-DAG:     %[[D0:.+]] = tensor.dim %[[A]], %c0
+// CHECK-DAG:     %[[D1:.+]] = tensor.dim %[[A]], %c1
+// CHECK:         %[[ROWS:.+]] = tensor.collapse_shape %[[A]] {{\[}}[0, 1], [2]] : tensor<?x?x32xf32> into tensor<?x32xf32>
+// CHECK:         %[[P:.+]] = linalg.matmul ins(%[[ROWS]], %[[B]] : tensor<?x32xf32>, tensor<32x8xf32>)
+// CHECK-DAG:     %[[I0:.+]] = arith.index_cast %[[D0]] : index to i64
+// CHECK-DAG:     %[[I1:.+]] = arith.index_cast %[[D1]] : index to i64
+// CHECK:         %[[SHAPE:.+]] = tensor.from_elements %[[I0]], %[[I1]], %{{.+}} : tensor<3xi64>
+// CHECK:         %[[Y:.+]] = tensor.reshape %[[P]](%[[SHAPE]]) : (tensor<?x8xf32>, tensor<3xi64>) -> tensor<?x?x8xf32>
 // CHECK-NOT:     tensor.expand_shape
+// CHECK:         return %[[Y]]
 func.func @matmul_dynamic_rows(%a: tensor<?x?x32xf32>, %b: tensor<32x8xf32>) -> tensor<?x?x8xf32> {
   %0 = tessel.matmul %a, %b : (tensor<?x?x32xf32>, tensor<32x8xf32>) -> tensor<?x?x8xf32>
   return %0 : tensor<?x?x8xf32>
@@ -59,6 +63,17 @@ func.func @matmul_dynamic_rows(%a: tensor<?x?x32xf32>, %b: tensor<32x8xf32>) -> 
 func.func @matmul_batch_f16(%a: tensor<?x4x?x8xf16>, %b: tensor<?x4x8x?xf16>) -> tensor<?x4x?x?xf16> {
   %0 = tessel.matmul %a, %b : (tensor<?x4x?x8xf16>, tensor<?x4x8x?xf16>) -> tensor<?x4x?x?xf16>
   return %0 : tensor<?x4x?x?xf16>
+}
+
+// -----
+
+// Two dynamic batch dims: collapsed for batch_matmul, reshaped back.
+// CHECK-LABEL: func.func @matmul_batch_dynamic
+// CHECK:         %[[P:.+]] = linalg.batch_matmul ins(%{{.+}}, %{{.+}} : tensor<?x16x32xf32>, tensor<?x32x8xf32>)
+// CHECK:         tensor.reshape %[[P]](%{{.+}}) : (tensor<?x16x8xf32>, tensor<4xi64>) -> tensor<?x?x16x8xf32>
+func.func @matmul_batch_dynamic(%a: tensor<?x?x16x32xf32>, %b: tensor<?x?x32x8xf32>) -> tensor<?x?x16x8xf32> {
+  %0 = tessel.matmul %a, %b : (tensor<?x?x16x32xf32>, tensor<?x?x32x8xf32>) -> tensor<?x?x16x8xf32>
+  return %0 : tensor<?x?x16x8xf32>
 }
 
 // -----

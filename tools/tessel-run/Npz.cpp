@@ -21,6 +21,7 @@
 #include <zlib.h>
 
 using namespace tessel::npz;
+using tessel::npz::printable;
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "npz data is read and written as little-endian");
@@ -39,38 +40,44 @@ struct DtypeSpelling {
 };
 
 const DtypeSpelling kDtypes[] = {
-    {TESSEL_DTYPE_F32, 'f', 4, "float32"}, {TESSEL_DTYPE_F64, 'f', 8, "float64"},
-    {TESSEL_DTYPE_F16, 'f', 2, "float16"}, {TESSEL_DTYPE_I8, 'i', 1, "int8"},
-    {TESSEL_DTYPE_I16, 'i', 2, "int16"},   {TESSEL_DTYPE_I32, 'i', 4, "int32"},
-    {TESSEL_DTYPE_I64, 'i', 8, "int64"},   {TESSEL_DTYPE_U8, 'u', 1, "uint8"},
-    {TESSEL_DTYPE_U16, 'u', 2, "uint16"},  {TESSEL_DTYPE_U32, 'u', 4, "uint32"},
-    {TESSEL_DTYPE_U64, 'u', 8, "uint64"},  {TESSEL_DTYPE_BOOL, 'b', 1, "bool"},
+    {TESSEL_DTYPE_F32, 'f', 4, "float32"},
+    {TESSEL_DTYPE_F64, 'f', 8, "float64"},
+    {TESSEL_DTYPE_F16, 'f', 2, "float16"},
+    {TESSEL_DTYPE_I8, 'i', 1, "int8"},
+    {TESSEL_DTYPE_I16, 'i', 2, "int16"},
+    {TESSEL_DTYPE_I32, 'i', 4, "int32"},
+    {TESSEL_DTYPE_I64, 'i', 8, "int64"},
+    {TESSEL_DTYPE_U8, 'u', 1, "uint8"},
+    {TESSEL_DTYPE_U16, 'u', 2, "uint16"},
+    {TESSEL_DTYPE_U32, 'u', 4, "uint32"},
+    {TESSEL_DTYPE_U64, 'u', 8, "uint64"},
+    {TESSEL_DTYPE_BOOL, 'b', 1, "bool"},
 };
 
 /// `<f4`, `|u1`, ... -> dtype; "" on success, else why not.
 std::string parseDescr(const std::string &descr, tessel_dtype &dtype) {
   dtype = TESSEL_DTYPE_INVALID;
   if (descr.size() < 3)
-    return "unsupported dtype '" + descr + "'";
+    return "unsupported dtype '" + printable(descr) + "'";
   char order = descr[0], kind = descr[1];
   int size = 0;
   for (size_t i = 2; i < descr.size(); ++i) {
     if (descr[i] < '0' || descr[i] > '9' || size > 1000)
-      return "unsupported dtype '" + descr + "'";
+      return "unsupported dtype '" + printable(descr) + "'";
     size = size * 10 + (descr[i] - '0');
   }
   for (const DtypeSpelling &d : kDtypes) {
     if (d.kind != kind || d.size != size)
       continue;
     if (order == '>' && size > 1)
-      return "dtype '" + descr +
+      return "dtype '" + printable(descr) +
              "' is big-endian; only little-endian arrays are supported";
     if (order != '<' && order != '|' && order != '=' && order != '>')
       break;
     dtype = d.dtype;
     return "";
   }
-  return "unsupported dtype '" + descr +
+  return "unsupported dtype '" + printable(descr) +
          "' (supported: <f2 <f4 <f8 |i1 <i2 <i4 <i8 |u1 <u2 <u4 <u8 |b1)";
 }
 
@@ -108,7 +115,7 @@ public:
         return "a key of the header dict is not a string";
       skipSpace();
       if (!eat(':'))
-        return "expected ':' after '" + key + "' in the header";
+        return "expected ':' after '" + printable(key) + "' in the header";
       skipSpace();
       if (key == "descr") {
         if (peek() == '[')
@@ -125,7 +132,7 @@ public:
           return "'shape' is not a tuple of non-negative integers";
         sawShape = true;
       } else {
-        return "unexpected key '" + key + "' in the header";
+        return "unexpected key '" + printable(key) + "' in the header";
       }
       skipSpace();
       if (eat(','))
@@ -237,7 +244,7 @@ std::string parseNpy(const std::vector<char> &bytes, Array &array) {
   bool fortran = false;
   std::string why = HeaderParser(header).parse(descr, fortran, array.shape);
   if (!why.empty())
-    return "bad .npy header (" + why + "): " + header;
+    return "bad .npy header (" + why + "): " + printable(header);
   array.descr = descr;
   why = parseDescr(descr, array.dtype);
   if (!why.empty())
@@ -255,7 +262,7 @@ std::string parseNpy(const std::vector<char> &bytes, Array &array) {
   size_t have = bytes.size() - headerStart - headerLen;
   if (have != need)
     return "the data is " + std::to_string(have) + " bytes, but dtype '" +
-           descr + "' and shape need " + std::to_string(need) +
+           printable(descr) + "' and shape need " + std::to_string(need) +
            (have < need ? " (truncated)" : "");
   array.data.assign(bytes.begin() + headerStart + headerLen, bytes.end());
   return "";
@@ -319,7 +326,7 @@ public:
   }
 
   bool extract(const Member &m, std::vector<char> &out, std::string &error) {
-    std::string what = "member '" + m.name + "'";
+    std::string what = "member '" + printable(m.name) + "'";
     if (m.flags & 1)
       return fail(what + " is encrypted", error);
     uint64_t p = m.localOffset;
@@ -347,8 +354,8 @@ public:
                       "; only stored (0) and deflate (8) are supported",
                   error);
     }
-    uLong crc = crc32_z(0, reinterpret_cast<const Bytef *>(out.data()),
-                        out.size());
+    uLong crc =
+        crc32_z(0, reinterpret_cast<const Bytef *>(out.data()), out.size());
     if (crc != m.crc)
       return fail(what + " fails its CRC check (corrupt)", error);
     return true;
@@ -436,7 +443,8 @@ private:
       z.next_out = reinterpret_cast<Bytef *>(out.data() + outDone);
       z.avail_out = outChunk;
       int rc = inflate(&z, Z_NO_FLUSH);
-      uint64_t consumed = inChunk - z.avail_in, produced = outChunk - z.avail_out;
+      uint64_t consumed = inChunk - z.avail_in,
+               produced = outChunk - z.avail_out;
       inDone += consumed;
       outDone += produced;
       if (rc == Z_STREAM_END) {
@@ -480,8 +488,8 @@ bool readFile(const std::string &path, std::vector<unsigned char> &out,
 
 std::string npyHeader(const std::string &descr,
                       const std::vector<int64_t> &shape) {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, " +
-                     "'shape': (";
+  std::string dict =
+      "{'descr': '" + descr + "', 'fortran_order': False, " + "'shape': (";
   for (size_t i = 0; i < shape.size(); ++i)
     dict += (i ? ", " : "") + std::to_string(shape[i]);
   if (shape.size() == 1)
@@ -526,6 +534,22 @@ const char *tessel::npz::numpyName(tessel_dtype dtype) {
   return "unknown";
 }
 
+/// `text` from a file, fit for a message: other bytes than printable ASCII
+/// as \xNN.
+std::string tessel::npz::printable(const std::string &text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
 bool tessel::npz::readNpz(const std::string &path, std::vector<Array> &arrays,
                           std::string &error) {
   arrays.clear();
@@ -549,12 +573,13 @@ bool tessel::npz::readNpz(const std::string &path, std::vector<Array> &arrays,
       array.name.resize(array.name.size() - 4);
     std::string why = parseNpy(bytes, array);
     if (!why.empty()) {
-      error = "'" + path + "', array '" + array.name + "': " + why;
+      error = "'" + path + "', array '" + printable(array.name) + "': " + why;
       return false;
     }
     for (const Array &other : arrays)
       if (other.name == array.name) {
-        error = "'" + path + "' holds two arrays named '" + array.name + "'";
+        error = "'" + path + "' holds two arrays named '" +
+                printable(array.name) + "'";
         return false;
       }
     arrays.push_back(std::move(array));
@@ -564,7 +589,8 @@ bool tessel::npz::readNpz(const std::string &path, std::vector<Array> &arrays,
 
 bool tessel::npz::writeNpz(const std::string &path,
                            const std::vector<ArrayView> &arrays,
-                           std::string &error, std::vector<std::string> &notes) {
+                           std::string &error,
+                           std::vector<std::string> &notes) {
   std::string temp = path + ".tmp-XXXXXX";
   std::vector<char> tempName(temp.begin(), temp.end());
   tempName.push_back('\0');
@@ -614,16 +640,16 @@ bool tessel::npz::writeNpz(const std::string &path,
 
     std::string local;
     put32(local, 0x04034b50);
-    put16(local, 20);     // version needed: 2.0
-    put16(local, 0);      // flags
-    put16(local, 0);      // method: stored
-    put16(local, 0);      // time
-    put16(local, 0x21);   // date: 1980-01-01
+    put16(local, 20);   // version needed: 2.0
+    put16(local, 0);    // flags
+    put16(local, 0);    // method: stored
+    put16(local, 0);    // time
+    put16(local, 0x21); // date: 1980-01-01
     put32(local, (uint32_t)crc);
     put32(local, (uint32_t)size);
     put32(local, (uint32_t)size);
     put16(local, (uint16_t)name.size());
-    put16(local, 0);      // extra length
+    put16(local, 0); // extra length
     local += name;
 
     put32(central, 0x02014b50);
@@ -637,10 +663,10 @@ bool tessel::npz::writeNpz(const std::string &path,
     put32(central, (uint32_t)size);
     put32(central, (uint32_t)size);
     put16(central, (uint16_t)name.size());
-    put16(central, 0); // extra
-    put16(central, 0); // comment
-    put16(central, 0); // disk
-    put16(central, 0); // internal attributes
+    put16(central, 0);           // extra
+    put16(central, 0);           // comment
+    put16(central, 0);           // disk
+    put16(central, 0);           // internal attributes
     put32(central, 0600u << 16); // external attributes: -rw-------
     put32(central, (uint32_t)offset);
     central += name;

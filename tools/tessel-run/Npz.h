@@ -47,6 +47,10 @@ bool readNpz(const std::string &path, std::vector<Array> &arrays,
 bool writeNpz(const std::string &path, const std::vector<ArrayView> &arrays,
               std::string &error, std::vector<std::string> &notes);
 
+/// `text` read from a file, fit for a message: bytes other than printable
+/// ASCII as \xNN.
+std::string printable(const std::string &text);
+
 /// NumPy's name of a dtype: "float32", "int64", "bool", ...
 const char *numpyName(tessel_dtype dtype);
 

@@ -26,6 +26,9 @@
 #include <string>
 #include <vector>
 
+#include <signal.h>
+#include <unistd.h>
+
 using namespace tessel;
 
 namespace {
@@ -113,9 +116,9 @@ std::optional<int> parseArgs(int argc, char **argv, Options &o) {
     }
     static const char *kValued[] = {"--inputs", "--outputs", "--compare",
                                     "--rtol",   "--atol",    "--bench"};
-    if (std::find_if(std::begin(kValued), std::end(kValued), [&](const char *k) {
-          return name == k;
-        }) == std::end(kValued)) {
+    if (std::find_if(std::begin(kValued), std::end(kValued),
+                     [&](const char *k) { return name == k; }) ==
+        std::end(kValued)) {
       error("unknown option '" + name + "'");
       std::fputs(kUsage, stderr);
       return kExitUsage;
@@ -143,8 +146,7 @@ std::optional<int> parseArgs(int argc, char **argv, Options &o) {
       (name == "--rtol" ? o.rtolSet : o.atolSet) = true;
     } else if (name == "--bench") {
       if (!parseLong(value, o.bench) || o.bench < 1) {
-        error("--bench must be a positive number of runs, not '" + value +
-              "'");
+        error("--bench must be a positive number of runs, not '" + value + "'");
         return kExitUsage;
       }
     }
@@ -244,31 +246,32 @@ bool buildInputs(const tessel_model *model, const std::string &path,
     return false;
   }
   for (const npz::Array &a : arrays) {
-    bool used = std::any_of(specs.begin(), specs.end(),
-                            [&](const tessel_tensor_info &s) {
-                              return a.name == s.name;
-                            });
+    bool used = std::any_of(
+        specs.begin(), specs.end(),
+        [&](const tessel_tensor_info &s) { return a.name == s.name; });
     if (!used)
-      note("'" + path + "' has array '" + a.name +
+      note("'" + path + "' has array '" + npz::printable(a.name) +
            "', which is not an input of the model: ignored");
   }
   inputs.list.assign(specs.size(), nullptr);
   for (size_t i = 0; i < specs.size(); ++i) {
     const tessel_tensor_info &spec = specs[i];
-    auto it = std::find_if(arrays.begin(), arrays.end(),
-                           [&](const npz::Array &a) { return a.name == spec.name; });
+    auto it =
+        std::find_if(arrays.begin(), arrays.end(),
+                     [&](const npz::Array &a) { return a.name == spec.name; });
     std::string expected = describe(spec.dtype, infoDims(spec));
     if (it == arrays.end()) {
       std::string keys;
       for (const npz::Array &a : arrays)
-        keys += (keys.empty() ? "'" : ", '") + a.name + "'";
-      error(std::string("input '") + spec.name + "' (" + expected + ") is missing from '" +
-            path + "' (it holds " + (keys.empty() ? "no arrays" : keys) + ")");
+        keys += (keys.empty() ? "'" : ", '") + npz::printable(a.name) + "'";
+      error(std::string("input '") + spec.name + "' (" + expected +
+            ") is missing from '" + path + "' (it holds " +
+            (keys.empty() ? "no arrays" : keys) + ")");
       return false;
     }
     if (it->dtype != spec.dtype) {
       error(std::string("input '") + spec.name + "': '" + path + "' holds " +
-            npz::numpyName(it->dtype) + " ('" + it->descr +
+            npz::numpyName(it->dtype) + " ('" + npz::printable(it->descr) +
             "'), but the model expects " + tessel_dtype_name(spec.dtype) +
             " (" + npz::numpyName(spec.dtype) +
             "); tessel-run casts nothing: save the array as " +
@@ -322,8 +325,7 @@ float halfToFloat(uint16_t h) {
 double element(const void *data, tessel_dtype dtype, size_t i) {
   auto load = [&](auto tag) {
     decltype(tag) v;
-    std::memcpy(&v, static_cast<const char *>(data) + i * sizeof(v),
-                sizeof(v));
+    std::memcpy(&v, static_cast<const char *>(data) + i * sizeof(v), sizeof(v));
     return v;
   };
   switch (dtype) {
@@ -379,9 +381,8 @@ bool compareOne(const char *name, const tessel_tensor *out,
   std::vector<int64_t> dims = tensorDims(out);
   tessel_dtype dtype = tessel_tensor_dtype(out);
   if (dims != ref.shape) {
-    std::printf("%s: shape %s differs from the reference's %s MISMATCH\n",
-                name, shapeString(dims).c_str(),
-                shapeString(ref.shape).c_str());
+    std::printf("%s: shape %s differs from the reference's %s MISMATCH\n", name,
+                shapeString(dims).c_str(), shapeString(ref.shape).c_str());
     return false;
   }
   if (dtype != ref.dtype)
@@ -420,8 +421,8 @@ bool compareOne(const char *name, const tessel_tensor *out,
       ++bad;
     }
   }
-  std::printf("%s: max_abs_err=%.6g max_rel_err=%.6g (%zu elements) %s\n",
-              name, maxAbs, maxRel, n, bad ? "MISMATCH" : "OK");
+  std::printf("%s: max_abs_err=%.6g max_rel_err=%.6g (%zu elements) %s\n", name,
+              maxAbs, maxRel, n, bad ? "MISMATCH" : "OK");
   if (bad)
     std::printf("  %zu of %zu elements exceed atol + rtol * |ref|; the first "
                 "at %s: got %.9g, reference %.9g\n",
@@ -450,8 +451,8 @@ bool compareOutputs(const tessel_model *model, const Tensors &outputs,
       return a.name == specs[i].name;
     });
     if (it == refs.end()) {
-      skipped += (skipped.empty() ? "'" : ", '") + std::string(specs[i].name) +
-                 "'";
+      skipped +=
+          (skipped.empty() ? "'" : ", '") + std::string(specs[i].name) + "'";
       continue;
     }
     ++compared;
@@ -478,6 +479,36 @@ bool compareOutputs(const tessel_model *model, const Tensors &outputs,
 // Running
 //===----------------------------------------------------------------------===//
 
+/// A crash inside the compiled model cannot be recovered from, but it can
+/// be explained: say so on stderr, then die of the same signal (so a core
+/// dump and the exit status stay what they would have been).
+void onFatalSignal(int sig) {
+  const char *what = sig == SIGSEGV  ? "SIGSEGV (invalid memory access)"
+                     : sig == SIGBUS ? "SIGBUS (bad memory access; was the "
+                                       "weights file changed while mapped?)"
+                     : sig == SIGILL ? "SIGILL (an instruction this CPU lacks? "
+                                       "models are compiled for the CPU of "
+                                       "the machine that built them)"
+                     : sig == SIGFPE ? "SIGFPE (arithmetic fault)"
+                                     : "a fatal signal";
+  const char prefix[] = "tessel-run: error: the process crashed with ";
+  ssize_t ignored = ::write(2, prefix, sizeof(prefix) - 1);
+  ignored = ::write(2, what, std::strlen(what));
+  ignored = ::write(2, "\n", 1);
+  (void)ignored;
+  ::raise(sig); // the handler was reset to the default action
+}
+
+void installCrashHandlers() {
+  struct sigaction action;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_handler = onFatalSignal;
+  action.sa_flags = SA_RESETHAND | SA_NODEFER;
+  sigemptyset(&action.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE})
+    ::sigaction(sig, &action, nullptr);
+}
+
 double millisecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(
              std::chrono::steady_clock::now() - start)
@@ -489,14 +520,14 @@ bool runOnce(tessel_model *model, const Tensors &inputs, Tensors &outputs,
   outputs.clear();
   outputs.list.assign(tessel_model_output_count(model), nullptr);
   auto start = std::chrono::steady_clock::now();
-  tessel_status s = tessel_model_run(model, inputs.list.data(),
-                                     inputs.list.size(), outputs.list.data(),
-                                     outputs.list.size());
+  tessel_status s =
+      tessel_model_run(model, inputs.list.data(), inputs.list.size(),
+                       outputs.list.data(), outputs.list.size());
   if (ms)
     *ms = millisecondsSince(start);
   if (s != TESSEL_OK) {
-    error(std::string("running the model failed (") +
-          tessel_status_string(s) + "): " + tessel_last_error());
+    error(std::string("running the model failed (") + tessel_status_string(s) +
+          "): " + tessel_last_error());
     return false;
   }
   return true;
@@ -564,14 +595,13 @@ int run(int argc, char **argv) {
   }
   tessel_model *model = handle.model;
   uint64_t weights = tessel_model_weights_size(model);
-  std::printf("loaded model '%s' (target %s, %s, %s, %s)\n", o.model.c_str(),
-              tessel_model_target(model),
-              plural(tessel_model_input_count(model), "input", "inputs").c_str(),
-              plural(tessel_model_output_count(model), "output", "outputs")
-                  .c_str(),
-              weights ? (std::to_string(weights) + " bytes of weights, checked")
-                            .c_str()
-                      : "no weights file");
+  std::printf(
+      "loaded model '%s' (target %s, %s, %s, %s)\n", o.model.c_str(),
+      tessel_model_target(model),
+      plural(tessel_model_input_count(model), "input", "inputs").c_str(),
+      plural(tessel_model_output_count(model), "output", "outputs").c_str(),
+      weights ? (std::to_string(weights) + " bytes of weights, checked").c_str()
+              : "no weights file");
 
   Tensors inputs;
   if (!buildInputs(model, o.inputs, inputs))
@@ -605,6 +635,7 @@ int run(int argc, char **argv) {
 int main(int argc, char **argv) {
   // Keep stdout and stderr lines in order when both go to one log.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  installCrashHandlers();
   try {
     int rc = run(argc, argv);
     std::fflush(stdout);

@@ -67,6 +67,10 @@ cl::opt<bool> keepWeights(
     "print-weights",
     cl::desc("Print weight blobs in full (default: elide blobs over 1 KiB)"),
     cl::cat(category));
+cl::opt<bool> useBlas(
+    "blas", cl::init(true),
+    cl::desc("CPU: f32 matrix products call OpenBLAS (--blas=false: loops)"),
+    cl::cat(category));
 cl::opt<bool> printSupportedOps(
     "print-supported-ops",
     cl::desc("Print the table of supported ONNX ops (Markdown) and exit"),
@@ -250,7 +254,9 @@ int run() {
     if (emit != EmitKind::Linalg) {
       tessel::prepareEntryPoint(*module);
       PassManager llvmPm(&context);
-      tessel::buildCpuLLVMPipeline(llvmPm);
+      tessel::CpuPipelineOptions cpuOptions;
+      cpuOptions.useBlas = useBlas;
+      tessel::buildCpuLLVMPipeline(llvmPm, cpuOptions);
       if (failed(llvmPm.run(*module)))
         return 1;
     }

@@ -131,8 +131,7 @@ TESSEL_RT_API tessel_status tessel_tensor_create(tessel_dtype dtype,
  * is never freed by the runtime. `data_bytes` must be at least the tensor's
  * byte size; `data` may be NULL only when that size is 0. The caller owns
  * *out and releases it with tessel_tensor_free. */
-TESSEL_RT_API tessel_status tessel_tensor_wrap(tessel_dtype dtype,
-                                               int32_t rank,
+TESSEL_RT_API tessel_status tessel_tensor_wrap(tessel_dtype dtype, int32_t rank,
                                                const int64_t *dims, void *data,
                                                size_t data_bytes,
                                                tessel_tensor **out);

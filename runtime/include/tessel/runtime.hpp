@@ -88,9 +88,7 @@ private:
 /// The dtype of a C++ element type: DtypeOf<float>::value == F32, ...
 template <typename T> struct DtypeOf;
 #define TESSEL_DTYPE_OF(T, D)                                                  \
-  template <> struct DtypeOf<T> {                                              \
-    static constexpr tessel_dtype value = D;                                   \
-  };
+  template <> struct DtypeOf<T> { static constexpr tessel_dtype value = D; };
 TESSEL_DTYPE_OF(float, TESSEL_DTYPE_F32)
 TESSEL_DTYPE_OF(double, TESSEL_DTYPE_F64)
 TESSEL_DTYPE_OF(int8_t, TESSEL_DTYPE_I8)
@@ -242,8 +240,8 @@ public:
     for (const Tensor *t : inputs)
       in.push_back(t ? t->get() : nullptr);
     std::vector<tessel_tensor *> out(outputCount(), nullptr);
-    tessel_status s = tessel_model_run(model_, in.data(), in.size(),
-                                       out.data(), out.size());
+    tessel_status s =
+        tessel_model_run(model_, in.data(), in.size(), out.data(), out.size());
     if (s != TESSEL_OK)
       return Status::fromCall(s);
     std::vector<Tensor> result;
