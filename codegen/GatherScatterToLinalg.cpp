@@ -28,8 +28,8 @@ RankedTensorType convertedType(const TypeConverter *converter, Type t) {
   return dyn_cast_or_null<RankedTensorType>(converter->convertType(t));
 }
 
-/// tessel.gather -> out[pre, i..., post] = data[pre, wrap(indices[i...]),
-/// post].
+/// tessel.gather -> out[pre, i..., post] =
+///   data[pre, wrap(indices[i...]), post].
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult

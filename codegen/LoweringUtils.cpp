@@ -82,8 +82,7 @@ Value mlir::tessel::extremeConstant(OpBuilder &b, Location loc, Type type,
   return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(intType, v));
 }
 
-Value mlir::tessel::castToType(OpBuilder &b, Location loc, Value v,
-                               Type type) {
+Value mlir::tessel::castToType(OpBuilder &b, Location loc, Value v, Type type) {
   if (v.getType() == type)
     return v;
   return b.create<tensor::CastOp>(loc, type, v);
@@ -130,13 +129,12 @@ Value mlir::tessel::buildIndexedGeneric(OpBuilder &b, Location loc,
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   auto generic = b.create<linalg::GenericOp>(
-      loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
-      iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+      loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
         SmallVector<Value> indices;
         for (int64_t d = 0; d < rank; ++d)
           indices.push_back(nb.create<linalg::IndexOp>(nl, d));
-        nb.create<linalg::YieldOp>(nl,
-                                   body(nb, nl, indices, args.drop_back()));
+        nb.create<linalg::YieldOp>(nl, body(nb, nl, indices, args.drop_back()));
       });
   return generic.getResult(0);
 }

@@ -27,6 +27,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -282,6 +283,19 @@ LogicalResult addAbiSymbols(llvm::Module &module, StringRef manifest,
   }
   b.CreateCall(entry, args);
   b.CreateRetVoid();
+
+  // Only the ABI symbols leave the library: a host program's own `main`
+  // must never be confused with the model's, and internal code inlines.
+  auto isAbi = [](StringRef name) {
+    return name == "tessel_model_abi_version" ||
+           name == "tessel_model_manifest" || name == "tessel_model_run";
+  };
+  for (llvm::Function &f : module)
+    if (!f.isDeclaration() && !isAbi(f.getName()))
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &g : module.globals())
+    if (!g.isDeclaration() && !isAbi(g.getName()))
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
   return success();
 }
 
@@ -315,7 +329,7 @@ LogicalResult optimize(llvm::Module &module, llvm::TargetMachine &tm,
 LogicalResult mlir::tessel::emitCpuModel(ModuleOp module,
                                          const ModelSignature &signature,
                                          StringRef outputPath,
-                                         unsigned optLevel) {
+                                         unsigned optLevel, StringRef cpu) {
   auto image = buildWeightsImage(module);
   if (failed(image))
     return failure();
@@ -355,12 +369,23 @@ LogicalResult mlir::tessel::emitCpuModel(ModuleOp module,
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return module.emitError("no LLVM target for ") << triple << ": " << error;
+  // "native": this machine's CPU and features; otherwise an LLVM CPU name
+  // (e.g. x86-64-v3) whose features LLVM knows.
   llvm::SubtargetFeatures features;
-  for (auto &feature : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(feature.first(), feature.second);
+  std::string cpuName = cpu.str();
+  if (cpu == "native") {
+    cpuName = llvm::sys::getHostCPUName().str();
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      features.AddFeature(feature.first(), feature.second);
+  } else {
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (!info || !info->isCPUStringValid(cpuName))
+      return module.emitError("unknown CPU '") << cpu << "' for " << triple;
+  }
   llvm::TargetOptions options;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(), options,
+      triple, cpuName, features.getString(), options,
       llvm::Reloc::PIC_, std::nullopt,
       optLevel > 1 ? llvm::CodeGenOptLevel::Aggressive
                    : llvm::CodeGenOptLevel::Default));

@@ -32,11 +32,13 @@ FailureOr<ModelSignature> describeModel(ModuleOp module);
 void prepareEntryPoint(ModuleOp module);
 
 /// Translates the LLVM-dialect `module` to LLVM IR, adds the ABI symbols,
-/// optimises at `optLevel`, and writes `outputPath` (a shared object) plus
+/// optimises at `optLevel` for `cpu` ("native" or an LLVM CPU name such as
+/// x86-64-v3), and writes `outputPath` (a shared object) plus
 /// the weights file beside it, atomically: on failure neither file is
 /// created or changed. Errors go to the module's diagnostic engine.
 LogicalResult emitCpuModel(ModuleOp module, const ModelSignature &signature,
-                           StringRef outputPath, unsigned optLevel);
+                           StringRef outputPath, unsigned optLevel,
+                           StringRef cpu = "native");
 
 /// FNV-1a over little-endian 64-bit words (docs/model-abi.md).
 uint64_t weightsChecksum(ArrayRef<char> data);

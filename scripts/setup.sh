@@ -41,9 +41,12 @@ apt_install() {
 
 # --- 1. Debian packages ------------------------------------------------------
 step "system packages"
+# libopenblas-dev: the CPU target calls OpenBLAS sgemm; zlib1g-dev: tessel-run
+# reads compressed .npz; libgtest-dev: runtime unit tests; gcc (cc) links
+# model.so; python3.11-doc: the text of the accuracy test.
 packages=(llvm-19-dev libmlir-19-dev mlir-19-tools clang-19 llvm-19-tools
           libonnx-dev libprotobuf-dev protobuf-compiler ninja-build cmake
-          python3.11-doc)
+          libopenblas-dev zlib1g-dev libgtest-dev gcc g++ python3.11-doc)
 missing=()
 for p in "${packages[@]}"; do
   is_installed "$p" || missing+=("$p")

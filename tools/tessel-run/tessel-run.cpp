@@ -479,6 +479,9 @@ bool compareOutputs(const tessel_model *model, const Tensors &outputs,
 // Running
 //===----------------------------------------------------------------------===//
 
+/// Set while tessel_model_run runs, for the crash message.
+volatile sig_atomic_t insideModel = 0;
+
 /// A crash inside the compiled model cannot be recovered from, but it can
 /// be explained: say so on stderr, then die of the same signal (so a core
 /// dump and the exit status stay what they would have been).
@@ -491,8 +494,11 @@ void onFatalSignal(int sig) {
                                        "the machine that built them)"
                      : sig == SIGFPE ? "SIGFPE (arithmetic fault)"
                                      : "a fatal signal";
-  const char prefix[] = "tessel-run: error: the process crashed with ";
-  ssize_t ignored = ::write(2, prefix, sizeof(prefix) - 1);
+  const char *prefix = insideModel
+                           ? "tessel-run: error: the model crashed while "
+                             "running: "
+                           : "tessel-run: error: tessel-run crashed: ";
+  ssize_t ignored = ::write(2, prefix, std::strlen(prefix));
   ignored = ::write(2, what, std::strlen(what));
   ignored = ::write(2, "\n", 1);
   (void)ignored;
@@ -520,9 +526,11 @@ bool runOnce(tessel_model *model, const Tensors &inputs, Tensors &outputs,
   outputs.clear();
   outputs.list.assign(tessel_model_output_count(model), nullptr);
   auto start = std::chrono::steady_clock::now();
+  insideModel = 1;
   tessel_status s =
       tessel_model_run(model, inputs.list.data(), inputs.list.size(),
                        outputs.list.data(), outputs.list.size());
+  insideModel = 0;
   if (ms)
     *ms = millisecondsSince(start);
   if (s != TESSEL_OK) {

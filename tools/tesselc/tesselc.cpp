@@ -71,6 +71,11 @@ cl::opt<bool> useBlas(
     "blas", cl::init(true),
     cl::desc("CPU: f32 matrix products call OpenBLAS (--blas=false: loops)"),
     cl::cat(category));
+cl::opt<std::string> cpu(
+    "cpu", cl::init("native"),
+    cl::desc("CPU to generate code for: native (this machine, default) or "
+             "an LLVM CPU name, e.g. x86-64-v3 for any AVX2 machine"),
+    cl::cat(category));
 cl::opt<bool> printSupportedOps(
     "print-supported-ops",
     cl::desc("Print the table of supported ONNX ops (Markdown) and exit"),
@@ -262,7 +267,7 @@ int run() {
     }
     if (emit == EmitKind::Lib)
       return failed(tessel::emitCpuModel(*module, *signature, outputPath,
-                                         options.optLevel == 0 ? 1 : 3))
+                                         options.optLevel == 0 ? 1 : 3, cpu))
                  ? 1
                  : 0;
   }

@@ -176,8 +176,9 @@ typedef struct tessel_tensor_info {
  *   TESSEL_IO_ERROR        the file is missing/unreadable, or the dynamic
  *                          loader rejects it (e.g. a missing dependency)
  *   TESSEL_NOT_A_MODEL     not a shared object, or no tessel_model_abi_version
- *   TESSEL_ABI_MISMATCH    another ABI version, a missing ABI symbol, or a
- *                          malformed manifest
+ *   TESSEL_ABI_MISMATCH    another ABI version, a missing ABI symbol, a
+ *                          malformed manifest, or an exported `main` that the
+ *                          program's own exported `main` would shadow
  *   TESSEL_WEIGHTS_ERROR   any problem with the weights file
  * The caller owns *out and releases it with tessel_model_free. */
 TESSEL_RT_API tessel_status tessel_model_load(const char *path,

@@ -122,6 +122,13 @@ static void run_bad_shape(void **args) {
   y->strides[0] = 1;
 }
 
+/* dereferences NULL */
+static void run_crash(void **args) {
+  volatile int *p = (volatile int *)args[1];
+  p = (volatile int *)((const memref1 *)p)->allocated; /* no weights: NULL */
+  *p = 1;
+}
+
 #ifndef FAKE_NO_RUN
 void tessel_model_run(void **args) { FAKE_RUN(args); }
 #endif
