@@ -223,6 +223,7 @@ FORMULA(ExpOp) { return f.exp(a[0]); }
 FORMULA(LogOp) { return f.b.create<math::LogOp>(f.loc, a[0]); }
 FORMULA(TanhOp) { return f.b.create<math::TanhOp>(f.loc, a[0]); }
 FORMULA(SigmoidOp) { return f.sigmoid(a[0]); }
+FORMULA(SiluOp) { return f.mul(a[0], f.sigmoid(a[0])); }
 FORMULA(ErfOp) { return f.b.create<math::ErfOp>(f.loc, a[0]); }
 FORMULA(SinOp) { return f.b.create<math::SinOp>(f.loc, a[0]); }
 FORMULA(CosOp) { return f.b.create<math::CosOp>(f.loc, a[0]); }
@@ -317,7 +318,8 @@ void mlir::tessel::populateElementwiseToLinalgPatterns(
       ElementwiseLowering<AbsOp>, ElementwiseLowering<SqrtOp>,
       ElementwiseLowering<ReciprocalOp>, ElementwiseLowering<ExpOp>,
       ElementwiseLowering<LogOp>, ElementwiseLowering<TanhOp>,
-      ElementwiseLowering<SigmoidOp>, ElementwiseLowering<ErfOp>,
+      ElementwiseLowering<SigmoidOp>, ElementwiseLowering<SiluOp>,
+      ElementwiseLowering<ErfOp>,
       ElementwiseLowering<SinOp>, ElementwiseLowering<CosOp>,
       ElementwiseLowering<ReluOp>, ElementwiseLowering<SoftplusOp>,
       ElementwiseLowering<FloorOp>, ElementwiseLowering<CeilOp>,

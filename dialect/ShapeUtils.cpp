@@ -118,6 +118,37 @@ mlir::tessel::getKnownShapeValues(Value v) {
         return known;
       }
     }
+  } else if (auto slice = dyn_cast_or_null<SliceOp>(def)) {
+    // Slices of shape vectors: pick the known entries.
+    auto source = getKnownShapeValues(slice.getData());
+    auto starts = getConstantIntValues(slice.getStarts());
+    auto ends = getConstantIntValues(slice.getEnds());
+    auto axes = getConstantIntValues(slice.getAxes());
+    auto steps = getConstantIntValues(slice.getSteps());
+    if (source && starts && ends && axes && steps && starts->size() == 1 &&
+        ends->size() == 1 && axes->size() == 1 && steps->size() == 1 &&
+        ((*axes)[0] == 0 || (*axes)[0] == -1) && (*steps)[0] != 0) {
+      int64_t n = source->size(), step = (*steps)[0];
+      // Same clamping as ONNX Slice, in 128 bits for INT64_MAX/MIN bounds.
+      __int128 start = (*starts)[0], end = (*ends)[0];
+      if (start < 0)
+        start += n;
+      if (end < 0)
+        end += n;
+      SmallVector<int64_t> picked;
+      if (step > 0) {
+        start = std::clamp<__int128>(start, 0, n);
+        end = std::clamp<__int128>(end, 0, n);
+        for (__int128 i = start; i < end; i += step)
+          picked.push_back((*source)[(int64_t)i]);
+      } else if (n > 0) {
+        start = std::clamp<__int128>(start, 0, n - 1);
+        end = std::clamp<__int128>(end, -1, n - 1);
+        for (__int128 i = start; i > end; i += step)
+          picked.push_back((*source)[(int64_t)i]);
+      }
+      return picked;
+    }
   } else if (auto gather = dyn_cast_or_null<GatherOp>(def)) {
     auto source = getKnownShapeValues(gather.getData());
     auto indices = getConstantIntValues(gather.getIndices());

@@ -243,6 +243,7 @@ TESSEL_INFER_SAME_AS(ExpOp, getInput)
 TESSEL_INFER_SAME_AS(LogOp, getInput)
 TESSEL_INFER_SAME_AS(TanhOp, getInput)
 TESSEL_INFER_SAME_AS(SigmoidOp, getInput)
+TESSEL_INFER_SAME_AS(SiluOp, getInput)
 TESSEL_INFER_SAME_AS(ErfOp, getInput)
 TESSEL_INFER_SAME_AS(SinOp, getInput)
 TESSEL_INFER_SAME_AS(CosOp, getInput)
@@ -1155,6 +1156,16 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
                                             AttentionOp::Adaptor adaptor,
                                             SmallVectorImpl<Type> &types) {
   Type element = elementTypeOf(adaptor.getQ());
+  StringRef rows = adaptor.getFullyMaskedRows();
+  if (rows != "nan" && rows != "zero")
+    return emitOptionalError(loc, "fully_masked_rows must be \"nan\" or "
+                                  "\"zero\", got \"",
+                             rows, "\"");
+  if (adaptor.getWindowLeft() < -1 || adaptor.getWindowRight() < -1)
+    return emitOptionalError(loc, "window_left/window_right must be >= -1");
+  for (auto tile : {adaptor.getTileQ(), adaptor.getTileKv()})
+    if (tile && *tile <= 0)
+      return emitOptionalError(loc, "tile sizes must be positive, got ", *tile);
   for (Value v : {adaptor.getK(), adaptor.getV()})
     if (failed(requireSameElementType(loc, adaptor.getQ(), v)))
       return failure();

@@ -137,6 +137,10 @@ def Tessel_GeluOp : Tessel_Op<"gelu"> {
   let results = (outs Tessel_FloatTensor:$output);
 }
 
+def Tessel_SiluOp : Tessel_UnaryOp<"silu", "x * Sigmoid(x)", Tessel_FloatTensor> {
+  let summary = "SiLU (swish): x * sigmoid(x); created by tessel-fuse-activations.";
+}
+
 def Tessel_IsNaNOp : Tessel_UnaryPredicateOp<"is_nan", "IsNaN"> {
   let arguments = (ins Tessel_FloatTensor:$input);
 }
@@ -418,10 +422,22 @@ def Tessel_AttentionOp : Tessel_Op<"attention"> {
     `softmax(scale * q x k^T + mask) x v` per head. 4-D operands are
     `[batch, heads, seq, head_dim]`; 3-D operands are `[batch, seq,
     heads * head_dim]` and then `q_num_heads`/`kv_num_heads` are required.
-    `q` heads must be a multiple of `k`/`v` heads (equal: MHA; fewer: GQA).
-    `scale` defaults to 1/sqrt(head_dim). A boolean mask keeps `true`
-    positions; a float mask is added to the scores. `is_causal` masks keys
-    after the query (aligned to the end of the keys).
+    `q` heads must be a multiple of `k`/`v` heads (equal: MHA; fewer: GQA):
+    query head h reads key/value head h / (q_heads / kv_heads), k/v are
+    never replicated. `scale` defaults to 1/sqrt(head_dim). A boolean mask
+    keeps `true` positions; a float mask is added to the scores.
+    `is_causal` masks keys after the query, aligned to the end of the keys
+    (query i sees key j iff j <= i + seq_kv - seq_q). `window_left` /
+    `window_right` (>= 0) further restrict query i to keys j with
+    i' - window_left <= j <= i' + window_right, where i' = i + seq_kv -
+    seq_q; -1 means unbounded. `softcap` > 0 applies
+    softcap * tanh(scores / softcap) before masking.
+    `fully_masked_rows` says what a query row whose every key is masked
+    (-inf) produces: "nan" (the plain softmax formula, as an exported
+    softmax computes it) or "zero" (as graphs that guard the probabilities
+    with IsNaN -> Where compute it). `tile_q`/`tile_kv`, when set (by
+    `tessel-tile-attention`), are the query/key block sizes of the tiled
+    online-softmax evaluation.
   }];
   let arguments = (ins Tessel_FloatTensor:$q, Tessel_FloatTensor:$k,
                    Tessel_FloatTensor:$v, Optional<Tessel_Tensor>:$mask,
@@ -429,7 +445,12 @@ def Tessel_AttentionOp : Tessel_Op<"attention"> {
                    OptionalAttr<I64Attr>:$q_num_heads,
                    OptionalAttr<I64Attr>:$kv_num_heads,
                    OptionalAttr<F32Attr>:$scale,
-                   DefaultValuedAttr<F32Attr, "0.0">:$softcap);
+                   DefaultValuedAttr<F32Attr, "0.0">:$softcap,
+                   DefaultValuedAttr<I64Attr, "-1">:$window_left,
+                   DefaultValuedAttr<I64Attr, "-1">:$window_right,
+                   DefaultValuedStrAttr<StrAttr, "nan">:$fully_masked_rows,
+                   OptionalAttr<I64Attr>:$tile_q,
+                   OptionalAttr<I64Attr>:$tile_kv);
   let results = (outs Tessel_FloatTensor:$y);
 }
 
