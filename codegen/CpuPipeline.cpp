@@ -49,6 +49,7 @@ void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm,
   if (options.useBlas)
     pm.addNestedPass<func::FuncOp>(createTesselLinalgToBlasPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(createTesselApproximateMathPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

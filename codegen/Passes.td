@@ -75,4 +75,18 @@ def TesselLinalgToBlasPass : Pass<"tessel-linalg-to-blas", "func::FuncOp"> {
   ];
 }
 
+def TesselApproximateMathPass
+    : Pass<"tessel-approximate-math", "func::FuncOp"> {
+  let summary = "Replaces f32 transcendental math ops by polynomial "
+                "approximations.";
+  let description = [{
+    Applies MLIR's polynomial approximations (exp, expm1, log, log1p, tanh,
+    erf, sin, cos, ...) to f32 math ops so that loops calling them vectorise
+    instead of calling libm per element. Other element types keep the math
+    ops (lowered to libm later).
+  }];
+  let dependentDialects = ["arith::ArithDialect", "math::MathDialect",
+                           "vector::VectorDialect", "LLVM::LLVMDialect"];
+}
+
 #endif // TESSEL_CODEGEN_PASSES_TD

@@ -180,7 +180,11 @@ typedef struct tessel_tensor_info {
  *                          malformed manifest, or an exported `main` that the
  *                          program's own exported `main` would shadow
  *   TESSEL_WEIGHTS_ERROR   any problem with the weights file
- * The caller owns *out and releases it with tessel_model_free. */
+ * The caller owns *out and releases it with tessel_model_free.
+ * Process-wide effect: the first load tunes glibc malloc (mallopt
+ * M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 1 GiB) so the model's large
+ * intermediate buffers are reused between runs instead of being mapped and
+ * page-faulted again each run; set TESSEL_KEEP_MALLOC_DEFAULTS=1 to opt out. */
 TESSEL_RT_API tessel_status tessel_model_load(const char *path,
                                               tessel_model **out);
 
