@@ -10,6 +10,7 @@
 #include "dialect/TesselOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
@@ -177,7 +178,25 @@ FORMULA(MulOp) { return f.mul(a[0], a[1]); }
 FORMULA(DivOp) { return f.div(a[0], a[1], unsignedLhs(op)); }
 FORMULA(MinOp) { return f.min(a[0], a[1], unsignedLhs(op)); }
 FORMULA(MaxOp) { return f.max(a[0], a[1], unsignedLhs(op)); }
-FORMULA(PowOp) { return f.pow(a[0], a[1]); }
+FORMULA(PowOp) {
+  // x^2, x^3 (variance, RMSNorm, tanh-GELU) and x^0.5 are exported as Pow
+  // with a constant exponent: multiplications/sqrt instead of powf calls.
+  DenseElementsAttr exponent;
+  if (isFloat(a[0].getType()) &&
+      matchPattern(op.getRhs(), m_Constant(&exponent)) &&
+      exponent.isSplat() && isa<FloatType>(exponent.getElementType())) {
+    double e = exponent.getSplatValue<APFloat>().convertToDouble();
+    if (e == 1.0)
+      return a[0];
+    if (e == 2.0)
+      return f.mul(a[0], a[0]);
+    if (e == 3.0)
+      return f.mul(f.mul(a[0], a[0]), a[0]);
+    if (e == 0.5)
+      return f.b.create<math::SqrtOp>(f.loc, a[0]);
+  }
+  return f.pow(a[0], a[1]);
+}
 FORMULA(AndOp) { return f.b.create<arith::AndIOp>(f.loc, a[0], a[1]); }
 FORMULA(OrOp) { return f.b.create<arith::OrIOp>(f.loc, a[0], a[1]); }
 FORMULA(XorOp) { return f.b.create<arith::XOrIOp>(f.loc, a[0], a[1]); }
