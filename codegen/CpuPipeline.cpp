@@ -16,6 +16,11 @@ using namespace mlir;
 using namespace mlir::tessel;
 
 void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
+  // Attention becomes a tiled online-softmax loop nest (no seq_q x seq_kv
+  // scores); ops the lowering does not take get no tiles and stay for the
+  // expansion below.
+  pm.addNestedPass<func::FuncOp>(createTesselTileAttentionPass());
+  pm.addNestedPass<func::FuncOp>(createConvertTesselAttentionToLoopsPass());
   // Ops the CPU target has no dedicated lowering for become primitive ops.
   pm.addNestedPass<func::FuncOp>(createTesselExpandCompositeOpsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());

@@ -31,9 +31,9 @@ namespace {
 
 constexpr int64_t kDyn = ShapedType::kDynamic;
 
-/// A causal mask with at most this many elements is a constant; larger or
-/// dynamic ones are computed with range/less_or_equal.
-constexpr int64_t kMaxConstantCausalMask = 1 << 16;
+/// A causal/window mask with at most this many elements is a constant; larger
+/// or dynamic ones are computed with range and comparisons.
+constexpr int64_t kMaxConstantPositionMask = 1 << 16;
 
 /// Dim `i` of `v`, kDyn when unknown.
 int64_t dimOf(Value v, int64_t i) {
@@ -260,18 +260,31 @@ Value dimScalar(TesselBuilder &b, Value x, int64_t i) {
   return b.create<SqueezeOp>({shape}, {b.i64ArrayAttr("axes", {0})});
 }
 
-/// The [Sq, Skv] i1 mask of allowed (query i, key j) pairs: j <= i + Skv - Sq,
-/// i.e. causal with the queries aligned to the end of the keys.
-Value causalMask(TesselBuilder &b, Value q, Value k) {
+/// Which (query i, key j) pairs `is_causal` and the window allow. With the
+/// queries aligned to the end of the keys, i' = i + Skv - Sq: causal allows
+/// j <= i'; the window allows i' - left <= j <= i' + right (-1: unbounded).
+struct PositionLimits {
+  bool causal = false;
+  int64_t left = -1, right = -1;
+
+  bool any() const { return causal || left >= 0 || right >= 0; }
+  bool allows(int64_t i, int64_t j) const {
+    return (!causal || j <= i) && (left < 0 || j >= i - left) &&
+           (right < 0 || j <= i + right);
+  }
+};
+
+/// The [Sq, Skv] i1 mask of the pairs `limits` allow.
+Value positionMask(TesselBuilder &b, Value q, Value k, PositionLimits limits) {
   int64_t sq = dimOf(q, 2), skv = dimOf(k, 2);
   MLIRContext *context = q.getContext();
   if (!ShapedType::isDynamic(sq) && !ShapedType::isDynamic(skv) &&
-      sq * skv <= kMaxConstantCausalMask) {
+      sq * skv <= kMaxConstantPositionMask) {
     SmallVector<bool> allowed;
     allowed.reserve(sq * skv);
     for (int64_t i = 0; i < sq; ++i)
       for (int64_t j = 0; j < skv; ++j)
-        allowed.push_back(j <= i + skv - sq);
+        allowed.push_back(limits.allows(i + skv - sq, j));
     auto type = RankedTensorType::get({sq, skv}, IntegerType::get(context, 1));
     return b.constant(DenseElementsAttr::get(type, allowed));
   }
@@ -280,8 +293,20 @@ Value causalMask(TesselBuilder &b, Value q, Value k) {
   Value sqV = dimScalar(b, q, 2), skvV = dimScalar(b, k, 2);
   Value rows = b.create<RangeOp>({zero, sqV, one});
   Value cols = b.create<RangeOp>({zero, skvV, one});
-  Value last = b.add(b.unsqueeze(rows, {1}), b.sub(skvV, sqV));
-  return b.create<LessOrEqualOp>({cols, last});
+  Value last = b.add(b.unsqueeze(rows, {1}), b.sub(skvV, sqV)); // [Sq, 1]
+  Value mask;
+  auto require = [&](Value condition) {
+    mask = mask ? b.create<AndOp>({mask, condition}) : condition;
+  };
+  if (limits.causal)
+    require(b.create<LessOrEqualOp>({cols, last}));
+  if (limits.left >= 0)
+    require(b.create<GreaterOrEqualOp>(
+        {cols, b.sub(last, b.scalar(i64, limits.left))}));
+  if (limits.right >= 0)
+    require(b.create<LessOrEqualOp>(
+        {cols, b.add(last, b.scalar(i64, limits.right))}));
+  return mask;
 }
 
 /// ONNX lets the mask's last dim be shorter than the keys: the rest is
@@ -385,9 +410,17 @@ struct ExpandAttention : OpRewritePattern<AttentionOp> {
       else
         scores = b.add(scores, b.cast(mask, element));
     }
-    if (op.getIsCausal())
-      scores = b.create<WhereOp>({causalMask(b, q, kHeads), scores, minusInf});
+    PositionLimits limits{op.getIsCausal() != 0, (int64_t)op.getWindowLeft(),
+                          (int64_t)op.getWindowRight()};
+    if (limits.any())
+      scores = b.create<WhereOp>(
+          {positionMask(b, q, kHeads, limits), scores, minusInf});
     Value probs = b.create<SoftmaxOp>({scores}, {b.i64Attr("axis", -1)});
+    // A row whose every key is masked is NaN (0/0); "zero" makes it 0, as
+    // where(is_nan(p), 0, p) in the exported graph does.
+    if (op.getFullyMaskedRows() == "zero")
+      probs = b.create<WhereOp>(
+          {b.create<IsNaNOp>({probs}), b.scalar(element, 0.0), probs});
     Value y;
     if (rank == 4) {
       y = b.create<MatMulOp>({probs, v}, {}, op.getType());

@@ -89,4 +89,67 @@ def TesselApproximateMathPass
                            "vector::VectorDialect", "LLVM::LLVMDialect"];
 }
 
+def TesselTileAttentionPass : Pass<"tessel-tile-attention", "func::FuncOp"> {
+  let summary = "Chooses the query/key tile sizes of each `tessel.attention`.";
+  let description = [{
+    Sets `tile_q` / `tile_kv` on every `tessel.attention` that
+    `convert-tessel-attention-to-loops` can lower (ranked 3-D or 4-D
+    operands, static head counts and head dims, a bool or float mask of rank
+    <= 4). One online-softmax step keeps a q tile, the running max and sum,
+    the [tile_q, head_dim_v] accumulator, the [tile_q, tile_kv] scores and
+    probabilities and a k/v tile in f32; the pass takes the largest tiles
+    whose step fits in `cache-bytes`, never larger than a static sequence.
+
+    Before:
+      %o = tessel.attention %q, %k, %v {is_causal = 1 : i64} : ...
+    After:
+      %o = tessel.attention %q, %k, %v {is_causal = 1 : i64,
+             tile_kv = 256 : i64, tile_q = 64 : i64} : ...
+
+    Ops that already have both tile sizes keep them; ops the lowering does
+    not handle get none (the composite expansion lowers those).
+  }];
+  let options = [
+    Option<"tileQ", "tile-q", "int64_t", /*default=*/"0",
+           "Query tile size (0: chosen from the head dim and cache-bytes)">,
+    Option<"tileKv", "tile-kv", "int64_t", /*default=*/"0",
+           "Key/value tile size (0: chosen from the head dim and "
+           "cache-bytes)">,
+    Option<"cacheBytes", "cache-bytes", "int64_t", /*default=*/"512 * 1024",
+           "On-chip bytes one tile step may use (CPU: 512 KiB)">,
+  ];
+}
+
+def ConvertTesselAttentionToLoopsPass
+    : Pass<"convert-tessel-attention-to-loops", "func::FuncOp"> {
+  let summary = "Lowers tiled `tessel.attention` to an online-softmax loop "
+                "nest on tensors.";
+  let description = [{
+    Each `tessel.attention` with `tile_q` and `tile_kv` becomes scf.for loops
+    over batch, query heads and query tiles, and an inner scf.for over
+    key/value tiles carrying the running row max `m`, row sum `l` and the
+    [tile_q, head_dim_v] accumulator (f32 for f16/bf16 inputs):
+      s = (scale * q_tile) x k_tile^T   (softcap, mask, causal/window)
+      m' = max(m, rowmax(s)); p = exp(s - m'); a = exp(m - m')
+      l' = l * a + rowsum(p); acc' = acc * a + p x v_tile
+    and the tile's output is acc / l. Key tiles that the causal or window
+    mask hides entirely are not visited (the inner loop's bounds depend on
+    the query tile); tiles crossing the mask's edge are masked element-wise.
+    A row with every key masked gives NaN (`fully_masked_rows = "nan"`, as
+    the softmax formula) or 0 (`"zero"`). Query head h reads key/value head
+    h / (q_heads / kv_heads) in place. Products are linalg.matmul /
+    linalg.matmul_transpose_b on tiles (OpenBLAS for f32 after
+    bufferization); nothing of size seq_q x seq_kv is created.
+
+    It does not fire on ops without tile sizes, and leaves (with a reason)
+    those it cannot lower: unranked operands, dynamic head counts or head
+    dims, masks that are not bool/float or have rank > 4, a mask longer than
+    the keys.
+  }];
+  let dependentDialects = [
+    "linalg::LinalgDialect", "tensor::TensorDialect", "arith::ArithDialect",
+    "math::MathDialect", "scf::SCFDialect"
+  ];
+}
+
 #endif // TESSEL_CODEGEN_PASSES_TD

@@ -1161,7 +1161,8 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(loc, "fully_masked_rows must be \"nan\" or "
                                   "\"zero\", got \"",
                              rows, "\"");
-  if (adaptor.getWindowLeft() < -1 || adaptor.getWindowRight() < -1)
+  if ((int64_t)adaptor.getWindowLeft() < -1 ||
+      (int64_t)adaptor.getWindowRight() < -1)
     return emitOptionalError(loc, "window_left/window_right must be >= -1");
   for (auto tile : {adaptor.getTileQ(), adaptor.getTileKv()})
     if (tile && *tile <= 0)

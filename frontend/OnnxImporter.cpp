@@ -402,6 +402,11 @@ OwningOpRef<ModuleOp> ModelImporter::run() {
   // Graph inputs that are also initializers keep their initializer value.
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  // Per input, the dims' dim_param names ("" where none): inputs that share
+  // a name share that size, which passes may rely on (e.g. input_ids and
+  // attention_mask are both [batch, seq]).
+  SmallVector<Attribute> dimParams;
+  bool anyDimParam = false;
   for (const auto &input : graph.input()) {
     if (initializerNames.contains(input.name()))
       continue;
@@ -410,10 +415,20 @@ OwningOpRef<ModuleOp> ModelImporter::run() {
       return {};
     argTypes.push_back(*type);
     argNames.push_back(input.name());
+    SmallVector<Attribute> names;
+    if (input.type().tensor_type().has_shape())
+      for (const auto &dim : input.type().tensor_type().shape().dim()) {
+        std::string name = dim.has_dim_param() ? dim.dim_param() : "";
+        anyDimParam |= !name.empty();
+        names.push_back(builder.getStringAttr(name));
+      }
+    dimParams.push_back(builder.getArrayAttr(names));
   }
 
   auto func = builder.create<func::FuncOp>(
       fileLoc, "main", builder.getFunctionType(argTypes, {}));
+  if (anyDimParam)
+    func->setAttr("tessel.dim_params", builder.getArrayAttr(dimParams));
   Block *entry = func.addEntryBlock();
   for (auto [i, name] : llvm::enumerate(argNames)) {
     values[name] = entry->getArgument(i);

@@ -28,6 +28,10 @@ void mlir::tessel::buildGraphPipeline(OpPassManager &pm,
   if (options.optLevel <= 0)
     return;
   buildCleanupPipeline(pm);
+  // Each attention block becomes one tessel.attention; canonicalize removes
+  // the q/k/v plumbing (transposes, repeat_kv) the fused op no longer reads.
+  pm.addNestedPass<func::FuncOp>(createTesselFuseAttentionPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
 }
 
 void mlir::tessel::registerTesselPipelines() {

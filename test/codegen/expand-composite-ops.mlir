@@ -192,6 +192,60 @@ func.func @attention_softcap(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %
 
 // -----
 
+// fully_masked_rows = "zero": where(is_nan(p), 0, p) before p x v, as the
+// exported graphs that guard the probabilities compute it.
+// CHECK-LABEL: func.func @attention_fully_masked_rows_zero
+// CHECK-SAME:    %[[V:[^:]+]]: tensor<1x2x4x8xf32>, %[[M:[^:]+]]: tensor<1x1x4x4xf32>)
+// CHECK-DAG:     %[[ZERO:.+]] = tessel.constant dense<0.000000e+00> : tensor<f32>
+// CHECK:         %[[P:.+]] = tessel.softmax
+// CHECK-NEXT:    %[[NAN:.+]] = tessel.is_nan %[[P]] : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xi1>
+// CHECK-NEXT:    %[[G:.+]] = tessel.where %[[NAN]], %[[ZERO]], %[[P]] : (tensor<1x2x4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+// CHECK-NEXT:    %[[Y:.+]] = tessel.matmul %[[G]], %[[V]]
+// CHECK-NEXT:    return %[[Y]]
+func.func @attention_fully_masked_rows_zero(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %m: tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32> {
+  %0 = tessel.attention %q, %k, %v, %m {fully_masked_rows = "zero"} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
+  return %0 : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// A static sliding window (left 1, right 0) with 3 queries aligned to the
+// end of 5 keys: query i (i' = i + 2) sees keys i' - 1 .. i'.
+// CHECK-LABEL: func.func @attention_window_static
+// CHECK-DAG:     %[[WINDOW:.+]] = tessel.constant dense<{{\[}}[false, true, true, false, false], [false, false, true, true, false], [false, false, false, true, true]]> : tensor<3x5xi1>
+// CHECK-DAG:     %[[NEGINF:.+]] = tessel.constant dense<0xFF800000> : tensor<f32>
+// CHECK:         %[[S:.+]] = tessel.mul
+// CHECK:         %[[MASKED:.+]] = tessel.where %[[WINDOW]], %[[S]], %[[NEGINF]] : (tensor<3x5xi1>, tensor<1x2x3x5xf32>, tensor<f32>) -> tensor<1x2x3x5xf32>
+// CHECK:         tessel.softmax %[[MASKED]]
+func.func @attention_window_static(%q: tensor<1x2x3x4xf32>, %k: tensor<1x2x5x4xf32>, %v: tensor<1x2x5x4xf32>) -> tensor<1x2x3x4xf32> {
+  %0 = tessel.attention %q, %k, %v {window_left = 1 : i64, window_right = 0 : i64} : (tensor<1x2x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x3x4xf32>
+  return %0 : tensor<1x2x3x4xf32>
+}
+
+// -----
+
+// Causal plus a left window on dynamic lengths: one comparison per limit,
+// combined with and.
+// CHECK-LABEL: func.func @attention_causal_window_dynamic
+// CHECK-DAG:     %[[LEFT:.+]] = tessel.constant dense<2> : tensor<i64>
+// CHECK-DAG:     %[[NEGINF:.+]] = tessel.constant dense<0xFF800000> : tensor<f32>
+// CHECK:         %[[ROWS:.+]] = tessel.range
+// CHECK:         %[[COLS:.+]] = tessel.range
+// CHECK:         %[[ROWS2:.+]] = tessel.unsqueeze %[[ROWS]] {axes = array<i64: 1>}
+// CHECK:         %[[LAST:.+]] = tessel.add %[[ROWS2]], %{{.+}} : (tensor<?x1xi64>, tensor<i64>) -> tensor<?x1xi64>
+// CHECK:         %[[CAUSAL:.+]] = tessel.less_or_equal %[[COLS]], %[[LAST]] : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+// CHECK:         %[[FIRST:.+]] = tessel.sub %[[LAST]], %[[LEFT]] : (tensor<?x1xi64>, tensor<i64>) -> tensor<?x1xi64>
+// CHECK:         %[[INLEFT:.+]] = tessel.greater_or_equal %[[COLS]], %[[FIRST]] : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+// CHECK:         %[[BOTH:.+]] = tessel.and %[[CAUSAL]], %[[INLEFT]] : (tensor<?x?xi1>, tensor<?x?xi1>) -> tensor<?x?xi1>
+// CHECK:         %[[MASKED:.+]] = tessel.where %[[BOTH]], %{{.+}}, %[[NEGINF]]
+// CHECK:         tessel.softmax %[[MASKED]]
+func.func @attention_causal_window_dynamic(%q: tensor<1x2x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32> {
+  %0 = tessel.attention %q, %k, %v {is_causal = 1 : i64, window_left = 2 : i64} : (tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>) -> tensor<1x2x?x8xf32>
+  return %0 : tensor<1x2x?x8xf32>
+}
+
+// -----
+
 // Unranked operands: nothing to expand against.
 // CHECK-LABEL: func.func @attention_unranked
 // CHECK:         tessel.attention

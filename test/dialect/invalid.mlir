@@ -692,6 +692,15 @@ func.func @attention_seq_mismatch(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x5x8xf3
 
 // -----
 
+func.func @attention_window_below_minus_one(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x5x8xf32>, %v: tensor<1x2x5x8xf32>) {
+  // expected-error @+2 {{window_left/window_right must be >= -1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessel.attention %q, %k, %v {window_left = -2 : i64} : (tensor<1x2x3x8xf32>, tensor<1x2x5x8xf32>, tensor<1x2x5x8xf32>) -> tensor<1x2x3x8xf32>
+  return
+}
+
+// -----
+
 func.func @attention_3d_needs_heads(%q: tensor<1x3x64xf32>, %k: tensor<1x5x64xf32>, %v: tensor<1x5x64xf32>) {
   // expected-error @+2 {{3-D q/k/v need q_num_heads and kv_num_heads}}
   // expected-error @+1 {{failed to infer returned types}}

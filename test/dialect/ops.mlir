@@ -653,6 +653,14 @@ func.func @attention_3d_causal(%q: tensor<2x?x512xf32>, %k: tensor<2x?x128xf32>,
   return %0 : tensor<2x?x512xf32>
 }
 
+// A sliding window and the IsNaN-guarded fully masked rows.
+// CHECK-LABEL: func.func @attention_window
+// CHECK:         tessel.attention %{{.+}}, %{{.+}}, %{{.+}} {fully_masked_rows = "zero", window_left = 128 : i64, window_right = 0 : i64} : (tensor<1x4x?x16xf32>, tensor<1x4x?x16xf32>, tensor<1x4x?x16xf32>) -> tensor<1x4x?x16xf32>
+func.func @attention_window(%q: tensor<1x4x?x16xf32>, %k: tensor<1x4x?x16xf32>, %v: tensor<1x4x?x16xf32>) -> tensor<1x4x?x16xf32> {
+  %0 = tessel.attention %q, %k, %v {window_left = 128 : i64, window_right = 0 : i64, fully_masked_rows = "zero"} : (tensor<1x4x?x16xf32>, tensor<1x4x?x16xf32>, tensor<1x4x?x16xf32>) -> tensor<1x4x?x16xf32>
+  return %0 : tensor<1x4x?x16xf32>
+}
+
 // CHECK-LABEL: func.func @rotary_embedding
 // CHECK-SAME:    (%[[X:.+]]: tensor<1x8x?x64xf32>, %[[C:.+]]: tensor<?x32xf32>, %[[S:.+]]: tensor<?x32xf32>, %[[P:.+]]: tensor<1x?xi64>)
 // CHECK:         tessel.rotary_embedding %[[X]], %[[C]], %[[S]], %[[P]] {interleaved = 1 : i64, rotary_embedding_dim = 32 : i64} : (tensor<1x8x?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<1x?xi64>) -> tensor<1x8x?x64xf32>
