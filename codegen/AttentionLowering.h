@@ -1,4 +1,4 @@
-//===- AttentionLowering.h - what the tiled attention lowering needs -*- C++ -*-===//
+//===- AttentionLowering.h - tiled attention lowering facts ----*- C++ -*-===//
 //
 // Shared by tessel-tile-attention (which only tiles ops the lowering takes)
 // and convert-tessel-attention-to-loops.

@@ -132,13 +132,13 @@ namespace {
 
 using utils::IteratorType;
 
-/// Builds the loop nest of one attention op. Index arithmetic helpers fold
-/// constants so static problems keep static tile shapes.
+/// Builds the loop nest of one attention op. Region bodies are built with
+/// `b` itself (scf.for / scf.if hand their body callbacks the builder they
+/// were created with, positioned in the body).
 class AttentionLoopBuilder {
 public:
   AttentionLoopBuilder(OpBuilder &b, Location loc, AttentionOp op,
-                       const AttentionPlan &plan, int64_t tileQ,
-                       int64_t tileKv)
+                       const AttentionPlan &plan, int64_t tileQ, int64_t tileKv)
       : b(b), loc(loc), op(op), plan(plan), tileQ(tileQ), tileKv(tileKv) {}
 
   Value build();
@@ -218,6 +218,10 @@ private:
   /// `s` with the causal / window bounds applied element-wise.
   Value applyBounds(Value s, Value i0, Value j0);
 
+  /// The online-softmax update of rows of scores `s` ([tq, tk]) with the
+  /// running max `m` and sum `l`: returns (p in place of s, m', l', a).
+  SmallVector<Value> onlineSoftmaxRows(Value s, Value m, Value l,
+                                       OpFoldResult tq, OpFoldResult tk);
   /// One key/value tile step: returns the new (m, l, acc).
   SmallVector<Value> kvStep(Value qs, ValueRange state, Value i0,
                             OpFoldResult tq, Value j0, OpFoldResult tk,
@@ -242,7 +246,7 @@ private:
   Value mask;
   int64_t maskRank = 0;
   Value maskBroadcast[4];
-  Value maskKeys;        // the mask's key dim, when it may be padded
+  Value maskKeys; // the mask's key dim, when it may be padded
   bool maskPadded = false;
 };
 
@@ -266,15 +270,14 @@ Value AttentionLoopBuilder::headRows(Value x, Value batch, Value head,
                                           strides);
 }
 
-Value AttentionLoopBuilder::headRowsForCompute(Value x, Value batch,
-                                               Value head, Value row0,
-                                               OpFoldResult rows,
+Value AttentionLoopBuilder::headRowsForCompute(Value x, Value batch, Value head,
+                                               Value row0, OpFoldResult rows,
                                                int64_t dim) {
   Value slice = headRows(x, batch, head, row0, rows, dim);
   if (plan.element == plan.accumulator)
     return slice;
-  Value init = emptyTensor(b, loc, {rows, b.getIndexAttr(dim)},
-                           plan.accumulator);
+  Value init =
+      emptyTensor(b, loc, {rows, b.getIndexAttr(dim)}, plan.accumulator);
   return generic(slice, init, {identity(2), identity(2)}, 2, {},
                  [&](OpBuilder &bb, Location l, ValueRange args) {
                    return SmallVector<Value>{toAccumulator(bb, l, args[0])};
@@ -322,101 +325,166 @@ Value AttentionLoopBuilder::applySoftcapAndMask(Value s, Value i0, Value j0,
   if (softcap <= 0 && !mask)
     return s;
   Type acc = plan.accumulator;
-  return generic({}, s, {identity(2)}, 2, {},
-                 [&](OpBuilder &bb, Location l, ValueRange args) {
-    Value x = args[0];
-    if (softcap > 0) {
-      Value cap = scalarConstant(bb, l, acc, softcap);
-      Value t = bb.create<math::TanhOp>(l, bb.create<arith::DivFOp>(l, x, cap));
-      x = bb.create<arith::MulFOp>(l, t, cap);
-    }
-    if (!mask)
-      return SmallVector<Value>{x};
-    Value zero = bb.create<arith::ConstantIndexOp>(l, 0);
-    Value row = bb.create<arith::AddIOp>(
-        l, i0, bb.create<linalg::IndexOp>(l, 0));
-    Value col = bb.create<arith::AddIOp>(
-        l, j0, bb.create<linalg::IndexOp>(l, 1));
-    Value valid;
-    if (maskPadded) {
-      // Keys past the mask's end are masked; their index is clamped to stay
-      // in bounds.
-      valid = bb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, col,
-                                       maskKeys);
-      Value last = bb.create<arith::SubIOp>(
-          l, maskKeys, bb.create<arith::ConstantIndexOp>(l, 1));
-      col = bb.create<arith::MinSIOp>(l, col, last);
-    }
-    auto broadcastOr = [&](int64_t p, Value i) -> Value {
-      if (!maskBroadcast[p])
-        return i;
-      return bb.create<arith::SelectOp>(l, maskBroadcast[p], zero, i);
-    };
-    if (maskBroadcast[3] && valid)
-      valid = bb.create<arith::OrIOp>(l, valid, maskBroadcast[3]);
-    Value all[4] = {broadcastOr(0, maskBatch), broadcastOr(1, maskHead),
-                    broadcastOr(2, row), broadcastOr(3, col)};
-    SmallVector<Value> indices(std::begin(all) + (4 - maskRank),
-                               std::end(all));
-    Value m = bb.create<tensor::ExtractOp>(l, mask, indices);
-    Value ninf = minusInf(bb, acc);
-    if (m.getType().isInteger(1)) {
-      Value keep = valid ? bb.create<arith::AndIOp>(l, m, valid) : m;
-      x = bb.create<arith::SelectOp>(l, keep, x, ninf);
-    } else {
-      x = bb.create<arith::AddFOp>(l, x, toAccumulator(bb, l, m));
-      if (valid)
-        x = bb.create<arith::SelectOp>(l, valid, x, ninf);
-    }
-    return SmallVector<Value>{x};
-  })[0];
+  return generic(
+      {}, s, {identity(2)}, 2, {},
+      [&](OpBuilder &bb, Location l, ValueRange args) {
+        Value x = args[0];
+        if (softcap > 0) {
+          Value cap = scalarConstant(bb, l, acc, softcap);
+          Value t =
+              bb.create<math::TanhOp>(l, bb.create<arith::DivFOp>(l, x, cap));
+          x = bb.create<arith::MulFOp>(l, t, cap);
+        }
+        if (!mask)
+          return SmallVector<Value>{x};
+        Value zero = bb.create<arith::ConstantIndexOp>(l, 0);
+        Value row =
+            bb.create<arith::AddIOp>(l, i0, bb.create<linalg::IndexOp>(l, 0));
+        Value col =
+            bb.create<arith::AddIOp>(l, j0, bb.create<linalg::IndexOp>(l, 1));
+        Value valid;
+        if (maskPadded) {
+          // Keys past the mask's end are masked; their index is clamped to stay
+          // in bounds.
+          valid = bb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, col,
+                                           maskKeys);
+          Value last = bb.create<arith::SubIOp>(
+              l, maskKeys, bb.create<arith::ConstantIndexOp>(l, 1));
+          col = bb.create<arith::MinSIOp>(l, col, last);
+        }
+        auto broadcastOr = [&](int64_t p, Value i) -> Value {
+          if (!maskBroadcast[p])
+            return i;
+          return bb.create<arith::SelectOp>(l, maskBroadcast[p], zero, i);
+        };
+        if (maskBroadcast[3] && valid)
+          valid = bb.create<arith::OrIOp>(l, valid, maskBroadcast[3]);
+        Value all[4] = {broadcastOr(0, maskBatch), broadcastOr(1, maskHead),
+                        broadcastOr(2, row), broadcastOr(3, col)};
+        SmallVector<Value> indices(std::begin(all) + (4 - maskRank),
+                                   std::end(all));
+        Value m = bb.create<tensor::ExtractOp>(l, mask, indices);
+        Value ninf = minusInf(bb, acc);
+        if (m.getType().isInteger(1)) {
+          Value keep = valid ? bb.create<arith::AndIOp>(l, m, valid) : m;
+          x = bb.create<arith::SelectOp>(l, keep, x, ninf);
+        } else {
+          x = bb.create<arith::AddFOp>(l, x, toAccumulator(bb, l, m));
+          if (valid)
+            x = bb.create<arith::SelectOp>(l, valid, x, ninf);
+        }
+        return SmallVector<Value>{x};
+      })[0];
 }
 
 Value AttentionLoopBuilder::applyBounds(Value s, Value i0, Value j0) {
-  return generic({}, s, {identity(2)}, 2, {},
-                 [&](OpBuilder &bb, Location l, ValueRange args) {
-    // Query i is aligned to key i + offset.
-    Value aligned = bb.create<arith::AddIOp>(
-        l, bb.create<arith::AddIOp>(l, i0, offset),
-        bb.create<linalg::IndexOp>(l, 0));
-    Value col = bb.create<arith::AddIOp>(
-        l, j0, bb.create<linalg::IndexOp>(l, 1));
-    Value allowed;
-    auto both = [&](Value c) {
-      allowed = allowed ? bb.create<arith::AndIOp>(l, allowed, c) : c;
-    };
-    if (right >= 0) {
-      Value last = bb.create<arith::AddIOp>(
-          l, aligned, bb.create<arith::ConstantIndexOp>(l, right));
-      both(bb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, col, last));
-    }
-    if (left >= 0) {
-      Value first = bb.create<arith::SubIOp>(
-          l, aligned, bb.create<arith::ConstantIndexOp>(l, left));
-      both(bb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, col, first));
-    }
-    Value x = bb.create<arith::SelectOp>(l, allowed, args[0],
-                                         minusInf(bb, plan.accumulator));
-    return SmallVector<Value>{x};
-  })[0];
+  return generic(
+      {}, s, {identity(2)}, 2, {},
+      [&](OpBuilder &bb, Location l, ValueRange args) {
+        // Query i is aligned to key i + offset.
+        Value aligned =
+            bb.create<arith::AddIOp>(l, bb.create<arith::AddIOp>(l, i0, offset),
+                                     bb.create<linalg::IndexOp>(l, 0));
+        Value col =
+            bb.create<arith::AddIOp>(l, j0, bb.create<linalg::IndexOp>(l, 1));
+        Value allowed;
+        auto both = [&](Value c) {
+          allowed = allowed ? bb.create<arith::AndIOp>(l, allowed, c) : c;
+        };
+        if (right >= 0) {
+          Value last = bb.create<arith::AddIOp>(
+              l, aligned, bb.create<arith::ConstantIndexOp>(l, right));
+          both(bb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, col,
+                                        last));
+        }
+        if (left >= 0) {
+          Value first = bb.create<arith::SubIOp>(
+              l, aligned, bb.create<arith::ConstantIndexOp>(l, left));
+          both(bb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, col,
+                                        first));
+        }
+        Value x = bb.create<arith::SelectOp>(l, allowed, args[0],
+                                             minusInf(bb, plan.accumulator));
+        return SmallVector<Value>{x};
+      })[0];
 }
 
-SmallVector<Value> AttentionLoopBuilder::kvStep(
-    Value qs, ValueRange state, Value i0, OpFoldResult tq, Value j0,
-    OpFoldResult tk, Value batch, Value kvHead, Value maskBatch,
-    Value maskHead) {
+SmallVector<Value> AttentionLoopBuilder::onlineSoftmaxRows(Value s, Value m,
+                                                           Value l,
+                                                           OpFoldResult tq,
+                                                           OpFoldResult tk) {
+  Type acc = plan.accumulator;
+  // Sums may be reassociated: LLVM then vectorises them (partial sums).
+  auto reassoc = arith::FastMathFlagsAttr::get(b.getContext(),
+                                               arith::FastMathFlags::reassoc);
+  Value zero = index(0), one = index(1);
+  Value rowsEnd = getValueOrCreateConstantIndexOp(b, loc, tq);
+  Value colsEnd = getValueOrCreateConstantIndexOp(b, loc, tk);
+  Value ninf = minusInf(b, acc), fzero = scalarConstant(b, loc, acc, 0.0);
+  Value alpha0 = emptyTensor(b, loc, {tq}, acc);
+  auto rowsLoop = b.create<scf::ForOp>(
+      loc, zero, rowsEnd, one, ValueRange{s, m, l, alpha0},
+      [&](OpBuilder &rb, Location rl, Value i, ValueRange state) {
+        Value sT = state[0];
+        Value mOld = rb.create<tensor::ExtractOp>(rl, state[1], i);
+        Value lOld = rb.create<tensor::ExtractOp>(rl, state[2], i);
+        auto rowMax = rb.create<scf::ForOp>(
+            rl, zero, colsEnd, one, ValueRange{ninf},
+            [&](OpBuilder &cb, Location cl, Value j, ValueRange r) {
+              Value x = cb.create<tensor::ExtractOp>(cl, sT, ValueRange{i, j});
+              cb.create<scf::YieldOp>(
+                  cl, ValueRange{
+                          cb.create<arith::MaximumFOp>(cl, r[0], x, reassoc)});
+            });
+        Value mNew =
+            rb.create<arith::MaximumFOp>(rl, mOld, rowMax.getResult(0));
+        // While the row has seen no key, m' is -inf: shift by 0 instead
+        // (exp(-inf - 0) = 0) so nothing becomes NaN.
+        Value isNegInf =
+            rb.create<arith::CmpFOp>(rl, arith::CmpFPredicate::OEQ, mNew, ninf);
+        Value shift = rb.create<arith::SelectOp>(rl, isNegInf, fzero, mNew);
+        Value alpha = rb.create<math::ExpOp>(
+            rl, rb.create<arith::SubFOp>(rl, mOld, shift));
+        auto expSum = rb.create<scf::ForOp>(
+            rl, zero, colsEnd, one, ValueRange{sT, fzero},
+            [&](OpBuilder &cb, Location cl, Value j, ValueRange r) {
+              Value x =
+                  cb.create<tensor::ExtractOp>(cl, r[0], ValueRange{i, j});
+              Value e = cb.create<math::ExpOp>(
+                  cl, cb.create<arith::SubFOp>(cl, x, shift));
+              Value pT =
+                  cb.create<tensor::InsertOp>(cl, e, r[0], ValueRange{i, j});
+              Value sum = cb.create<arith::AddFOp>(cl, r[1], e, reassoc);
+              cb.create<scf::YieldOp>(cl, ValueRange{pT, sum});
+            });
+        Value lNew = rb.create<arith::AddFOp>(
+            rl, rb.create<arith::MulFOp>(rl, lOld, alpha), expSum.getResult(1));
+        Value mT = rb.create<tensor::InsertOp>(rl, mNew, state[1], i);
+        Value lT = rb.create<tensor::InsertOp>(rl, lNew, state[2], i);
+        Value aT = rb.create<tensor::InsertOp>(rl, alpha, state[3], i);
+        rb.create<scf::YieldOp>(rl,
+                                ValueRange{expSum.getResult(0), mT, lT, aT});
+      });
+  return SmallVector<Value>(rowsLoop.getResults());
+}
+
+SmallVector<Value> AttentionLoopBuilder::kvStep(Value qs, ValueRange state,
+                                                Value i0, OpFoldResult tq,
+                                                Value j0, OpFoldResult tk,
+                                                Value batch, Value kvHead,
+                                                Value maskBatch,
+                                                Value maskHead) {
   Type acc = plan.accumulator;
   Value m = state[0], l = state[1], out = state[2];
   Value k = headRowsForCompute(op.getK(), batch, kvHead, j0, tk, plan.headDim);
-  Value v =
-      headRowsForCompute(op.getV(), batch, kvHead, j0, tk, plan.vHeadDim);
+  Value v = headRowsForCompute(op.getV(), batch, kvHead, j0, tk, plan.vHeadDim);
 
   // s = (scale * q) x k^T, then softcap and mask.
   Value s0 = fill({tq, tk}, acc, 0.0);
-  Value s = b.create<linalg::MatmulTransposeBOp>(
-                 loc, TypeRange{s0.getType()}, ValueRange{qs, k},
-                 ValueRange{s0})
-                .getResult(0);
+  Value s =
+      b.create<linalg::MatmulTransposeBOp>(loc, TypeRange{s0.getType()},
+                                           ValueRange{qs, k}, ValueRange{s0})
+          .getResult(0);
   s = applySoftcapAndMask(s, i0, j0, maskBatch, maskHead);
 
   // Only tiles crossing the causal / window edge need the bounds per
@@ -439,76 +507,27 @@ SmallVector<Value> AttentionLoopBuilder::kvStep(
     auto ifOp = b.create<scf::IfOp>(
         loc, crosses,
         [&](OpBuilder &bb, Location l) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPoint(bb.getInsertionBlock(),
-                              bb.getInsertionPoint());
           bb.create<scf::YieldOp>(l, applyBounds(s, i0, j0));
         },
         [&](OpBuilder &bb, Location l) { bb.create<scf::YieldOp>(l, s); });
     s = ifOp.getResult(0);
   }
 
-  // m' = max(m, rowmax(s)); a = exp(m - m'), with 0 for a -inf m'.
-  Value rowMax = generic(s, fill({tq}, acc, -INFINITY), {identity(2), rows()},
-                         2, {1},
-                         [&](OpBuilder &bb, Location l, ValueRange args) {
-                           return SmallVector<Value>{
-                               bb.create<arith::MaximumFOp>(l, args[0],
-                                                            args[1])};
-                         })[0];
-  auto finite = [&](OpBuilder &bb, Location l, Value x) -> Value {
-    Value isNegInf = bb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, x,
-                                              minusInf(bb, acc));
-    return bb.create<arith::SelectOp>(l, isNegInf,
-                                      scalarConstant(bb, l, acc, 0.0), x);
-  };
-  // m' is written over m (the loop yields values equivalent to its
-  // iter_args: no copies), which the body reads as the output's old value.
-  SmallVector<Value> mAndAlpha = generic(
-      rowMax, {m, emptyTensor(b, loc, {tq}, acc)},
-      {identity(1), identity(1), identity(1)}, 1, {},
-      [&](OpBuilder &bb, Location l, ValueRange args) {
-        Value mOld = args[1];
-        Value mNew = bb.create<arith::MaximumFOp>(l, mOld, args[0]);
-        Value alpha = bb.create<math::ExpOp>(
-            l, bb.create<arith::SubFOp>(l, mOld, finite(bb, l, mNew)));
-        return SmallVector<Value>{mNew, alpha};
-      });
-  Value mNew = mAndAlpha[0], alpha = mAndAlpha[1];
-
-  // p = exp(s - m'), in place of s.
-  Value p = generic(mNew, s, {rows(), identity(2)}, 2, {},
-                    [&](OpBuilder &bb, Location l, ValueRange args) {
-                      Value shifted = bb.create<arith::SubFOp>(
-                          l, args[1], finite(bb, l, args[0]));
-                      return SmallVector<Value>{
-                          bb.create<math::ExpOp>(l, shifted)};
-                    })[0];
-
-  // l' = l * a + rowsum(p).
-  Value lScaled = generic(alpha, l, {identity(1), identity(1)}, 1, {},
-                          [&](OpBuilder &bb, Location loc2, ValueRange args) {
-                            return SmallVector<Value>{
-                                bb.create<arith::MulFOp>(loc2, args[1],
-                                                         args[0])};
-                          })[0];
-  Value lNew = generic(p, lScaled, {identity(2), rows()}, 2, {1},
-                       [&](OpBuilder &bb, Location loc2, ValueRange args) {
-                         return SmallVector<Value>{
-                             bb.create<arith::AddFOp>(loc2, args[1], args[0])};
-                       })[0];
+  // Per row: m', a, p (in place of s) and l'.
+  SmallVector<Value> stats = onlineSoftmaxRows(s, m, l, tq, tk);
+  Value p = stats[0], mNew = stats[1], lNew = stats[2], alpha = stats[3];
 
   // acc' = acc * a + p x v.
-  Value outScaled = generic(alpha, out, {rows(), identity(2)}, 2, {},
-                            [&](OpBuilder &bb, Location loc2, ValueRange args) {
-                              return SmallVector<Value>{
-                                  bb.create<arith::MulFOp>(loc2, args[1],
-                                                           args[0])};
-                            })[0];
-  Value outNew = b.create<linalg::MatmulOp>(loc, TypeRange{out.getType()},
-                                            ValueRange{p, v},
-                                            ValueRange{outScaled})
-                     .getResult(0);
+  Value outScaled =
+      generic(alpha, out, {rows(), identity(2)}, 2, {},
+              [&](OpBuilder &bb, Location loc2, ValueRange args) {
+                return SmallVector<Value>{
+                    bb.create<arith::MulFOp>(loc2, args[1], args[0])};
+              })[0];
+  Value outNew =
+      b.create<linalg::MatmulOp>(loc, TypeRange{out.getType()},
+                                 ValueRange{p, v}, ValueRange{outScaled})
+          .getResult(0);
   return {mNew, lNew, outNew};
 }
 
@@ -516,20 +535,22 @@ Value AttentionLoopBuilder::queryTile(Value batch, Value head, Value i0,
                                       OpFoldResult tq) {
   Type acc = plan.accumulator;
   int64_t group = plan.qHeads / plan.kvHeads;
-  Value kvHead = group == 1 ? head : b.create<arith::DivUIOp>(loc, head, index(group));
+  Value kvHead =
+      group == 1 ? head : b.create<arith::DivUIOp>(loc, head, index(group));
   Value maskBatch = batch, maskHead = head;
 
   // scale * q, in the accumulator type.
   Value q = headRows(op.getQ(), batch, head, i0, tq, plan.headDim);
-  Value qs = generic(q, emptyTensor(b, loc, {tq, b.getIndexAttr(plan.headDim)}, acc),
-                     {identity(2), identity(2)}, 2, {},
-                     [&](OpBuilder &bb, Location l, ValueRange args) {
-                       Value x = toAccumulator(bb, l, args[0]);
-                       if (plan.scale != 1.0)
-                         x = bb.create<arith::MulFOp>(
-                             l, x, scalarConstant(bb, l, acc, plan.scale));
-                       return SmallVector<Value>{x};
-                     })[0];
+  Value qs =
+      generic(q, emptyTensor(b, loc, {tq, b.getIndexAttr(plan.headDim)}, acc),
+              {identity(2), identity(2)}, 2, {},
+              [&](OpBuilder &bb, Location l, ValueRange args) {
+                Value x = toAccumulator(bb, l, args[0]);
+                if (plan.scale != 1.0)
+                  x = bb.create<arith::MulFOp>(
+                      l, x, scalarConstant(bb, l, acc, plan.scale));
+                return SmallVector<Value>{x};
+              })[0];
 
   // The keys this query tile may see: [lo, hi).
   Value lo = index(0), hi = seqKv;
@@ -545,8 +566,6 @@ Value AttentionLoopBuilder::queryTile(Value batch, Value head, Value i0,
   auto kvLoop = b.create<scf::ForOp>(
       loc, lo, hi, index(tileKv), init,
       [&](OpBuilder &bb, Location l, Value j0, ValueRange state) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
         OpFoldResult tk = tileSize(j0, hi, tileKv, kvTilesAllFull);
         SmallVector<Value> next = kvStep(qs, state, i0, tq, j0, tk, batch,
                                          kvHead, maskBatch, maskHead);
@@ -556,8 +575,8 @@ Value AttentionLoopBuilder::queryTile(Value batch, Value head, Value i0,
 
   // out / l: NaN (0 / 0) or 0 for rows that saw no key.
   bool zeroRows = op.getFullyMaskedRows() == "zero";
-  Value init2 = emptyTensor(b, loc, {tq, b.getIndexAttr(plan.vHeadDim)},
-                            plan.element);
+  Value init2 =
+      emptyTensor(b, loc, {tq, b.getIndexAttr(plan.vHeadDim)}, plan.element);
   return generic({out, l}, init2, {identity(2), rows(), identity(2)}, 2, {},
                  [&](OpBuilder &bb, Location loc2, ValueRange args) {
                    Value y = bb.create<arith::DivFOp>(loc2, args[0], args[1]);
@@ -577,7 +596,6 @@ Value AttentionLoopBuilder::build() {
   Value q = op.getQ(), k = op.getK();
   auto qType = cast<RankedTensorType>(q.getType());
   auto kType = cast<RankedTensorType>(k.getType());
-  int64_t rank = qType.getRank();
   int64_t seqDim = plan.threeD ? 1 : 2;
   seqQ = dimValue(b, loc, q, seqDim);
   seqKv = dimValue(b, loc, k, seqDim);
@@ -616,27 +634,18 @@ Value AttentionLoopBuilder::build() {
     outSizes = {batchSize, b.getIndexAttr(plan.qHeads), seqQSize,
                 b.getIndexAttr(plan.vHeadDim)};
   Value result = emptyTensor(b, loc, outSizes, plan.element);
-  (void)rank;
 
   Value zero = index(0), one = index(1);
   Value batches = getValueOrCreateConstantIndexOp(b, loc, batchSize);
   auto batchLoop = b.create<scf::ForOp>(
       loc, zero, batches, one, result,
       [&](OpBuilder &bb, Location, Value batch, ValueRange outB) {
-        OpBuilder::InsertionGuard g1(b);
-        b.setInsertionPoint(bb.getInsertionBlock(), bb.getInsertionPoint());
         auto headLoop = b.create<scf::ForOp>(
             loc, zero, index(plan.qHeads), one, outB,
             [&](OpBuilder &hb, Location, Value head, ValueRange outH) {
-              OpBuilder::InsertionGuard g2(b);
-              b.setInsertionPoint(hb.getInsertionBlock(),
-                                  hb.getInsertionPoint());
               auto qLoop = b.create<scf::ForOp>(
                   loc, zero, seqQ, index(tileQ), outH,
                   [&](OpBuilder &qb, Location, Value i0, ValueRange outQ) {
-                    OpBuilder::InsertionGuard g3(b);
-                    b.setInsertionPoint(qb.getInsertionBlock(),
-                                        qb.getInsertionPoint());
                     OpFoldResult tq = tileSize(i0, seqQ, tileQ, qTilesAllFull);
                     Value tile = queryTile(batch, head, i0, tq);
                     OpFoldResult o = b.getIndexAttr(0), u = b.getIndexAttr(1);
@@ -691,8 +700,8 @@ struct ConvertTesselAttentionToLoopsPass
     // Only the attention ops themselves: the loop nests are built as wanted.
     GreedyRewriteConfig config;
     config.strictMode = GreedyRewriteStrictness::ExistingOps;
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns), config)))
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
+                                            config)))
       signalPassFailure();
   }
 };

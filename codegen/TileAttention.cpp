@@ -101,11 +101,9 @@ struct TileAttention : OpRewritePattern<AttentionOp> {
       return rewriter.notifyMatchFailure(op, reason);
     int64_t fixedQ = op.getTileQ() ? (int64_t)*op.getTileQ() : tileQ;
     int64_t fixedKv = op.getTileKv() ? (int64_t)*op.getTileKv() : tileKv;
-    if (getenv("TUNE_TQ")) fixedQ = atoi(getenv("TUNE_TQ")); // TUNING-HACK
-    if (getenv("TUNE_TK")) fixedKv = atoi(getenv("TUNE_TK")); // TUNING-HACK
     TileSizes tiles = chooseTiles(plan, staticSeq(op.getQ(), plan.threeD),
-                                  staticSeq(op.getK(), plan.threeD),
-                                  cacheBytes, fixedQ, fixedKv);
+                                  staticSeq(op.getK(), plan.threeD), cacheBytes,
+                                  fixedQ, fixedKv);
     rewriter.modifyOpInPlace(op, [&] {
       op.setTileQ(tiles.q);
       op.setTileKv(tiles.kv);
@@ -132,8 +130,8 @@ struct TesselTileAttentionPass
     patterns.add<TileAttention>(&getContext(), tileQ, tileKv, cacheBytes);
     GreedyRewriteConfig config;
     config.strictMode = GreedyRewriteStrictness::ExistingOps;
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns), config)))
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
+                                            config)))
       signalPassFailure();
   }
 };

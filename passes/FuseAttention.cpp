@@ -1053,11 +1053,54 @@ struct AttentionBlock {
   Value v;
   Value mask;              // null: none
   bool invertMask = false; // a bool mask given as where(mask, -inf, s)
+  bool causal = false;     // the mask was a constant causal mask
   double scale = 1.0;
   StringRef fullyMaskedRows = "nan";
   MatMulOp output;               // p x v, replaced by the attention op
   SmallVector<Operation *> dead; // the score/probability chain, in order
 };
+
+/// True if `mask` is a constant that says exactly what is_causal says for
+/// static [seq_q, seq_kv] scores: key j is kept for query i iff
+/// j <= i + seq_kv - seq_q (bool true / float 0), else masked (bool false /
+/// float -inf). Leading dims must be 1s.
+bool isCausalConstant(Value mask, bool invert, ShapeFacts &facts,
+                      Value scores) {
+  DenseElementsAttr attr;
+  if (!matchPattern(mask, m_Constant(&attr)))
+    return false;
+  auto type = attr.getType();
+  auto s = facts.dims(scores);
+  if (type.getRank() < 2 || !s || s->size() < 2)
+    return false;
+  auto sq = (*s)[s->size() - 2].getConstant();
+  auto skv = (*s)[s->size() - 1].getConstant();
+  ArrayRef<int64_t> shape = type.getShape();
+  if (!sq || !skv ||
+      llvm::any_of(shape.drop_back(2), [](int64_t d) { return d != 1; }) ||
+      shape[shape.size() - 2] != *sq || shape.back() != *skv)
+    return false;
+  auto keeps = [&](int64_t i, int64_t j) { return j <= i + *skv - *sq; };
+  if (type.getElementType().isInteger(1)) {
+    auto values = attr.getValues<bool>();
+    for (int64_t i = 0; i < *sq; ++i)
+      for (int64_t j = 0; j < *skv; ++j)
+        if ((values[i * *skv + j] != invert) != keeps(i, j))
+          return false;
+    return true;
+  }
+  if (!isa<FloatType>(type.getElementType()))
+    return false;
+  auto values = attr.getValues<APFloat>();
+  for (int64_t i = 0; i < *sq; ++i)
+    for (int64_t j = 0; j < *skv; ++j) {
+      APFloat x = values[i * *skv + j];
+      bool ok = keeps(i, j) ? x.isZero() : x.isInfinity() && x.isNegative();
+      if (!ok)
+        return false;
+    }
+  return true;
+}
 
 /// True if `s`'s dims are provably those of the scores for every dim but the
 /// key dim, where a mismatch would make p x v invalid anyway.
@@ -1327,6 +1370,14 @@ FailureOr<AttentionBlock> matchAttention(SoftmaxOp softmax, ShapeFacts &facts,
     }
   if (block.mask && !maskFitsScores(facts, block.mask, scores, why))
     return failure();
+  // A constant causal mask is is_causal, which the tiled lowering turns into
+  // skipped tiles.
+  if (block.mask &&
+      isCausalConstant(block.mask, block.invertMask, facts, scores)) {
+    block.mask = Value();
+    block.invertMask = false;
+    block.causal = true;
+  }
   return block;
 }
 
@@ -1425,7 +1476,8 @@ struct FuseAttentionBlock : OpRewritePattern<SoftmaxOp> {
     }
     SmallVector<NamedAttribute> attrs{
         rewriter.getNamedAttr("scale", rewriter.getF32FloatAttr(block->scale)),
-        rewriter.getNamedAttr("is_causal", rewriter.getI64IntegerAttr(0)),
+        rewriter.getNamedAttr("is_causal",
+                              rewriter.getI64IntegerAttr(block->causal)),
         rewriter.getNamedAttr("fully_masked_rows",
                               rewriter.getStringAttr(block->fullyMaskedRows))};
     Operation *attention = createInferred(

@@ -86,10 +86,13 @@ def TesselFuseAttentionPass : Pass<"tessel-fuse-attention", "func::FuncOp"> {
              is_causal = 0 : i64, scale = 1.250000e-01 : f32, ...} : ...
 
     The graph's mask is kept as the op's mask (is_causal = 0), so the
-    semantics are exact. Dims are compared symbolically (the exporters leave
-    batch, sequence and head counts `?`): a head count the pass proves (e.g.
-    `Reshape` to `[b, s, -1, 16]` of `[b, s, 64]`) is made static with a
-    `tensor.cast` of the operand.
+    semantics are exact; only a constant mask that is exactly the causal one
+    (bool, or float 0 / -inf, for static sequence lengths) becomes
+    is_causal = 1 without a mask. Dims are compared symbolically (the
+    exporters leave batch, sequence and head counts `?`), using the model's
+    `tessel.dim_params` (inputs' dims of one ONNX dim_param are one size): a
+    head count the pass proves (e.g. `Reshape` to `[b, s, -1, 16]` of
+    `[b, s, 64]`) is made static with a `tensor.cast` of the operand.
 
     It does not fire, and sets `tessel.unfused = "<reason>"` on the softmax,
     when the block deviates: the scores or probabilities have other users,
@@ -102,6 +105,113 @@ def TesselFuseAttentionPass : Pass<"tessel-fuse-attention", "func::FuncOp"> {
     -inf. Softmaxes with no matmul around them are left alone.
   }];
   let dependentDialects = ["tessel::TesselDialect", "tensor::TensorDialect"];
+}
+
+def TesselFuseNormsPass : Pass<"tessel-fuse-norms", "func::FuncOp"> {
+  let summary = "Fuses spelled-out RMSNorm and LayerNorm chains into "
+                "tessel.rms_normalization / tessel.layer_normalization.";
+  let description = [{
+    Matches the normalisation `n = v / Sqrt(ReduceMean(Pow(v, 2)) + eps)`
+    (also `v * Reciprocal(r)` and `v * (1 / r)`, `v * v` for the square)
+    over trailing axes with keepdims, and absorbs what follows it when it
+    is the only user: a Cast back to the input's element type, a Mul by a
+    scale, and (LayerNorm) an Add of a bias. `v = x` gives RMSNorm,
+    `v = x - ReduceMean(x)` LayerNorm. The statistics may be computed on
+    `Cast(x, f32)` (the llama exports do), which becomes stash_type = 1.
+
+    Before (llama RMSNorm):
+      %xf = tessel.cast %x {to = f32}
+      %p = tessel.pow %xf, %two
+      %m = tessel.reduce_mean %p {axes = array<i64: -1>}
+      %a = tessel.add %m, %eps
+      %r = tessel.sqrt %a
+      %i = tessel.div %one, %r
+      %n = tessel.mul %xf, %i
+      %c = tessel.cast %n {to = f32}
+      %y = tessel.mul %w, %c
+    After:
+      %y = tessel.rms_normalization %x, %w {epsilon = 1.0e-06 : f32}
+
+    It does not fire when an intermediate value has another user, when the
+    exponent is not exactly 2, epsilon not a scalar constant >= 0, the
+    reduction not over trailing axes with keepdims, the statistics computed
+    in a type other than f32, or a scale/bias would broadcast x to a larger
+    shape (its rank must be at most the number of normalised dims and each
+    of its dims 1 or x's static dim). Without a scale the op gets ones.
+  }];
+  let dependentDialects = ["tessel::TesselDialect"];
+}
+
+def TesselFuseActivationsPass
+    : Pass<"tessel-fuse-activations", "func::FuncOp"> {
+  let summary = "Fuses spelled-out GELU (erf and tanh forms) and SiLU into "
+                "tessel.gelu / tessel.silu.";
+  let description = [{
+    GELU is matched as a product, in any association order, of exactly the
+    three factors x, 0.5 and (1 + f) with f one of
+      Erf(x / sqrt(2)) or Erf(x * (1/sqrt(2)))            -> approximate = "none"
+      Tanh(sqrt(2/pi) * (x + 0.044715 * Pow(x, 3)))        -> approximate = "tanh"
+    every sum and product with operands in either order. SiLU is
+    `x * Sigmoid(x)`; a SwiGLU `silu(gate) * up` keeps its Mul.
+
+    Before (bert, TorchScript exporter):
+      %d = tessel.div %x, %sqrt2
+      %e = tessel.erf %d
+      %a = tessel.add %e, %one
+      %m = tessel.mul %x, %a
+      %y = tessel.mul %m, %half
+    After:
+      %y = tessel.gelu %x {approximate = "none"}
+
+    Constants must be splats whose dims are all 1 and whose rank is at most
+    x's (so they never broadcast x), with 1, 0.5, 2 and 3 exact and
+    sqrt(2), 1/sqrt(2), sqrt(2/pi), 0.044715 within two ulps of the element
+    type. It does not fire when an intermediate value has another user or
+    the product has another factor.
+  }];
+  let dependentDialects = ["tessel::TesselDialect"];
+}
+
+def TesselFuseRotaryPass : Pass<"tessel-fuse-rotary", "func::FuncOp"> {
+  let summary = "Fuses the rotate-half spelling of rotary position "
+                "embeddings into tessel.rotary_embedding.";
+  let description = [{
+    Matches `x * cos + Concat(Neg(x[..., h:]), x[..., :h]) * sin` (halves
+    by Slice or an even Split) with x `[B, H, S, 2h]` and cos/sin
+    `[b, 1, S', 2h]`, and replaces it by ONNX RotaryEmbedding without
+    position_ids over caches `[b, S', h]`: the first halves of the caches.
+    That is the same function only when each cache repeats its first half
+    in its second, which the pass proves from how it is built (a
+    `Concat(freqs, freqs)` on the last axis seen through point-wise ops, or
+    equal halves of a constant). It also proves, through the shape ops,
+    that b and S' are x's batch and sequence dims or 1, so the caches never
+    enlarge x. A b or S' of 1 broadcasts, as in the ONNX reference
+    implementation.
+
+    Before (llama):
+      %c = tessel.concat %f, %f {axis = -1}
+      %cos3 = tessel.cos %c
+      %cos = tessel.unsqueeze %cos3 {axes = array<i64: 1>}
+      (%sin likewise)
+      %x1 = tessel.slice %x, [0], [h], [3], [1]
+      %x2 = tessel.slice %x, [h], [INT64_MAX], [3], [1]
+      %n = tessel.neg %x2
+      %r = tessel.concat %n, %x1 {axis = -1}
+      %a = tessel.mul %x, %cos
+      %b = tessel.mul %r, %sin
+      %y = tessel.add %a, %b
+    After:
+      %cosh = tessel.slice %cos3, [0], [h], [2], [1]
+      %sinh = tessel.slice %sin3, [0], [h], [2], [1]
+      %y = tessel.rotary_embedding %x, %cosh, %sinh
+
+    It does not fire for interleaved (rotate-every-two) or partial
+    rotations, x not 4-D with a static even head dim, intermediate values
+    with other users, or when a proof fails; then the Add gets the
+    discardable attributes `tessel.unfused = "<why>"` and
+    `tessel.unfused_kind = "rotary_embedding"` (read by `tesselc --report`).
+  }];
+  let dependentDialects = ["tessel::TesselDialect"];
 }
 
 #endif // TESSEL_PASSES_TD

@@ -28,6 +28,12 @@ void mlir::tessel::buildGraphPipeline(OpPassManager &pm,
   if (options.optLevel <= 0)
     return;
   buildCleanupPipeline(pm);
+  // Spelled-out RMSNorm/LayerNorm, GELU/SiLU and rotate-half rotary
+  // embeddings become single ops; canonicalize removes the dead chains.
+  pm.addNestedPass<func::FuncOp>(createTesselFuseNormsPass());
+  pm.addNestedPass<func::FuncOp>(createTesselFuseActivationsPass());
+  pm.addNestedPass<func::FuncOp>(createTesselFuseRotaryPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   // Each attention block becomes one tessel.attention; canonicalize removes
   // the q/k/v plumbing (transposes, repeat_kv) the fused op no longer reads.
   pm.addNestedPass<func::FuncOp>(createTesselFuseAttentionPass());

@@ -4,8 +4,10 @@
 # case is an MLIR function with the inputs as constants; tessel-opt lowers it
 # to the LLVM dialect with the CPU pipeline's passes and mlir-cpu-runner runs
 # it (OpenBLAS for the tile products), printing the result, which is compared
-# with the float64 reference (test/lib/attention_ref.py). The seed is
-# printed; ATTENTION_TEST_SEED=<n> reproduces a run.
+# with the float64 reference (test/lib/attention_ref.py). The same op without
+# tile sizes (lowered by tessel-expand-composite-ops instead) must match the
+# reference too, NaN / zero rows included. The seed is printed;
+# ATTENTION_TEST_SEED=<n> reproduces a run.
 #
 # RUN: rm -rf %t && mkdir -p %t && %python %s %t --cases 12
 
@@ -200,26 +202,40 @@ def random_case(rng, index):
         batch, q_heads, kv_heads, sq, skv, d, dv, kind,
         " ".join("%s=%s" % (k_, v_) for k_, v_ in attrs.items()),
         " dyn" if dynamic else "")
-    return "case%02d" % index, desc, case_mlir(feeds, attrs, dynamic), ref
+    # The same op without tiles goes through the composite expansion: both
+    # must agree with the reference (NaN / zero rows included).
+    untiled = {k_: v_ for k_, v_ in attrs.items() if not k_.startswith("tile")}
+    return ("case%02d" % index, desc, case_mlir(feeds, attrs, dynamic),
+            case_mlir(feeds, untiled, dynamic), ref)
+
+
+def lower_and_run(text, path, tools, shape):
+    """Lowers the MLIR `text` (saved at `path`) and runs it: the result."""
+    lowered = path.replace(".mlir", ".llvm.mlir")
+    with open(path, "w") as f:
+        f.write(text)
+    run_checked([tools["opt"], path, *PASSES, "-o", lowered])
+    out = run_checked([tools["runner"], lowered, "-e", "test",
+                       "-entry-point-result=void", "-O3",
+                       "-shared-libs=" + tools["libs"]])
+    return parse_printed(out, shape)
 
 
 def run_case(case, workdir, tools):
-    name, desc, text, ref = case
-    try:
-        src = os.path.join(workdir, name + ".mlir")
-        lowered = os.path.join(workdir, name + ".llvm.mlir")
-        with open(src, "w") as f:
-            f.write(text)
-        run_checked([tools["opt"], src, *PASSES, "-o", lowered])
-        out = run_checked([tools["runner"], lowered, "-e", "test",
-                           "-entry-point-result=void", "-O3",
-                           "-shared-libs=" + tools["libs"]])
-        y = parse_printed(out, ref.shape)
-    except Exception as e:
-        return False, "%s [%s]: %s" % (name, desc, str(e)[-3000:])
-    # printMemrefF32 prints 6 significant digits.
-    ok, msg = compare(y, ref, 1e-4, 1e-5)
-    return ok, "%s [%s]: %s" % (name, desc, msg)
+    name, desc, tiled, untiled, ref = case
+    results = []
+    for kind, text in (("tiled", tiled), ("expanded", untiled)):
+        try:
+            y = lower_and_run(text, os.path.join(
+                workdir, "%s.%s.mlir" % (name, kind)), tools, ref.shape)
+        except Exception as e:
+            return False, "%s [%s] %s: %s" % (name, desc, kind,
+                                               str(e)[-3000:])
+        # printMemrefF32 prints 6 significant digits.
+        ok, msg = compare(y, ref, 1e-4, 1e-5)
+        results.append((ok, "%s: %s" % (kind, msg)))
+    return all(ok for ok, _ in results), "%s [%s]: %s" % (
+        name, desc, "; ".join(m for _, m in results))
 
 
 def main():

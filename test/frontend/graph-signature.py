@@ -1,6 +1,8 @@
 # The function signature: dim_params (and dims with neither value nor
 # param) become `?`, names are kept as `tessel.name`, and a graph input that
-# also has an initializer is that constant, not an argument.
+# also has an initializer is that constant, not an argument. The dim_params
+# themselves are kept in `tessel.dim_params` ("" for a dim without one):
+# inputs' dims of one name are one size, which passes may rely on.
 #
 # RUN: rm -rf %t && mkdir -p %t && %python %s %t
 # RUN: tesselc %t/m.onnx --emit=tessel -O0 | FileCheck %s
@@ -9,6 +11,7 @@
 # CHECK-SAME:    (%[[X:.+]]: tensor<?x?x4xf32> {tessel.name = "x"},
 # CHECK-SAME:     %[[M:.+]]: tensor<1x1x4xf32> {tessel.name = "mask"})
 # CHECK-SAME:    -> (tensor<?x?x4xf32> {tessel.name = "y"})
+# CHECK-SAME:    attributes {tessel.dim_params = {{\[}}["batch", "", ""], ["", "", ""]]}
 # CHECK-NOT:   tessel.name = "bias"
 # CHECK:         %[[B:.+]] = tessel.constant dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> : tensor<4xf32>
 # CHECK:         %[[S:.+]] = tessel.add %[[X]], %[[B]]

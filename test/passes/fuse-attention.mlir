@@ -221,6 +221,59 @@ func.func @fuse_proves_head_count(%x: tensor<?x?x64xf32>, %wq: tensor<64x64xf32>
   return %o : tensor<?x?x?x16xf32>
 }
 
+// -----
+
+// A constant mask that is exactly the causal one (queries aligned to the
+// end of the keys) becomes is_causal = 1 and is dropped: bool via where ...
+// CHECK-LABEL: func.func @fuse_constant_causal_bool
+// CHECK-SAME:    (%[[Q:[^:]+]]: tensor<1x2x3x8xf32>, %[[K:[^:]+]]: tensor<1x2x4x8xf32>, %[[V:[^:]+]]: tensor<1x2x4x8xf32>)
+// CHECK-NEXT:    %[[O:.+]] = tessel.attention %[[Q]], %[[K]], %[[V]] {is_causal = 1 : i64, scale = 1.000000e+00 : f32} : (tensor<1x2x3x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x3x8xf32>
+// CHECK-NEXT:    return %[[O]]
+func.func @fuse_constant_causal_bool(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x3x8xf32> {
+  %causal = tessel.constant dense<[[[[true, true, false, false], [true, true, true, false], [true, true, true, true]]]]> : tensor<1x1x3x4xi1>
+  %inf = tessel.constant dense<0xFF800000> : tensor<f32>
+  %kt = tessel.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+  %s = tessel.matmul %q, %kt : (tensor<1x2x3x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x3x4xf32>
+  %m = tessel.where %causal, %s, %inf : (tensor<1x1x3x4xi1>, tensor<1x2x3x4xf32>, tensor<f32>) -> tensor<1x2x3x4xf32>
+  %p = tessel.softmax %m {axis = -1 : i64} : (tensor<1x2x3x4xf32>) -> tensor<1x2x3x4xf32>
+  %o = tessel.matmul %p, %v : (tensor<1x2x3x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x3x8xf32>
+  return %o : tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// ... or a float 0 / -inf mask added to the scores.
+// CHECK-LABEL: func.func @fuse_constant_causal_float
+// CHECK:         tessel.attention %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}} {is_causal = 1 : i64, scale = 1.000000e+00 : f32} : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>) ->
+func.func @fuse_constant_causal_float(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> tensor<1x2x3x8xf32> {
+  %causal = tessel.constant dense<[[0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %kt = tessel.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x3x8xf32>) -> tensor<1x2x8x3xf32>
+  %s = tessel.matmul %q, %kt : (tensor<1x2x3x8xf32>, tensor<1x2x8x3xf32>) -> tensor<1x2x3x3xf32>
+  %m = tessel.add %s, %causal : (tensor<1x2x3x3xf32>, tensor<3x3xf32>) -> tensor<1x2x3x3xf32>
+  %p = tessel.softmax %m {axis = -1 : i64} : (tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  %o = tessel.matmul %p, %v : (tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32>) -> tensor<1x2x3x8xf32>
+  return %o : tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// finfo.min instead of -inf: not provably is_causal (a row could differ if
+// it masked everything), so the mask stays the op's mask as the graph adds
+// it.
+// CHECK-LABEL: func.func @fuse_constant_almost_causal
+// CHECK-SAME:    (%{{[^:]+}}: tensor<1x2x3x8xf32>, %{{[^:]+}}: tensor<1x2x3x8xf32>, %{{[^:]+}}: tensor<1x2x3x8xf32>)
+// CHECK:         %[[M:.+]] = tessel.constant
+// CHECK-NEXT:    %[[O:.+]] = tessel.attention %{{[^,]+}}, %{{[^,]+}}, %{{[^,]+}}, %[[M]] {scale = 1.000000e+00 : f32}
+func.func @fuse_constant_almost_causal(%q: tensor<1x2x3x8xf32>, %k: tensor<1x2x3x8xf32>, %v: tensor<1x2x3x8xf32>) -> tensor<1x2x3x8xf32> {
+  %causal = tessel.constant dense<[[0.0, -3.40282347E+38, -3.40282347E+38], [0.0, 0.0, -3.40282347E+38], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %kt = tessel.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x3x8xf32>) -> tensor<1x2x8x3xf32>
+  %s = tessel.matmul %q, %kt : (tensor<1x2x3x8xf32>, tensor<1x2x8x3xf32>) -> tensor<1x2x3x3xf32>
+  %m = tessel.add %s, %causal : (tensor<1x2x3x3xf32>, tensor<3x3xf32>) -> tensor<1x2x3x3xf32>
+  %p = tessel.softmax %m {axis = -1 : i64} : (tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  %o = tessel.matmul %p, %v : (tensor<1x2x3x3xf32>, tensor<1x2x3x8xf32>) -> tensor<1x2x3x8xf32>
+  return %o : tensor<1x2x3x8xf32>
+}
+
 //===----------------------------------------------------------------------===//
 // Blocks that do not fuse: the softmax says why
 //===----------------------------------------------------------------------===//

@@ -1,15 +1,19 @@
 //===- tesselc.cpp - the tessel compiler driver ---------------------------===//
 //
 // tesselc MODEL.onnx [-o OUT] [--emit=tessel] [-O0..-O3] [--stats]
+//                    [--report=FILE.json]
 //
 // Errors name the file and the ONNX node, exit non-zero and leave no output
 // file behind: the output is written to a temporary file beside the target
-// and renamed over it only when everything succeeded.
+// and renamed over it only when everything succeeded. The same holds for the
+// fusion report (FusionReport.h), written last.
 //
 //===----------------------------------------------------------------------===//
 
+#include "FusionReport.h"
 #include "codegen/CpuPipeline.h"
 #include "codegen/ModelEmitter.h"
+#include "codegen/Passes.h"
 #include "frontend/OnnxImporter.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
@@ -25,6 +29,7 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/ADT/Statistic.h"
@@ -76,6 +81,12 @@ cl::opt<std::string> cpu(
     cl::desc("CPU to generate code for: native (this machine, default) or "
              "an LLVM CPU name, e.g. x86-64-v3 for any AVX2 machine"),
     cl::cat(category));
+cl::opt<std::string> reportPath(
+    "report",
+    cl::desc("Write a JSON report of what the graph pipeline fused (per "
+             "layer: attention, norms, activations, rotary embeddings, and "
+             "why a block stayed unfused) to this file"),
+    cl::value_desc("file.json"), cl::cat(category));
 cl::opt<bool> printSupportedOps(
     "print-supported-ops",
     cl::desc("Print the table of supported ONNX ops (Markdown) and exit"),
@@ -152,7 +163,9 @@ void printOpCounts(const OpCounts &before, const OpCounts &after) {
 }
 
 /// Writes `text` to `path` atomically: a temporary beside it, then rename.
-LogicalResult writeOutput(StringRef path, StringRef text) {
+/// `what` names the file in messages ("output", "report").
+LogicalResult writeOutput(StringRef path, StringRef text,
+                          StringRef what = "output") {
   if (path == "-") {
     llvm::outs() << text;
     llvm::outs().flush();
@@ -167,7 +180,7 @@ LogicalResult writeOutput(StringRef path, StringRef text) {
   int fd;
   SmallString<256> temp;
   if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, temp)) {
-    llvm::errs() << "tesselc: error: cannot write output '" << path
+    llvm::errs() << "tesselc: error: cannot write " << what << " '" << path
                  << "': " << ec.message() << "\n";
     return failure();
   }
@@ -176,7 +189,7 @@ LogicalResult writeOutput(StringRef path, StringRef text) {
     os << text;
     os.close();
     if (os.has_error()) {
-      llvm::errs() << "tesselc: error: cannot write output '" << path
+      llvm::errs() << "tesselc: error: cannot write " << what << " '" << path
                    << "': " << os.error().message() << "\n";
       os.clear_error();
       llvm::sys::fs::remove(temp);
@@ -184,7 +197,7 @@ LogicalResult writeOutput(StringRef path, StringRef text) {
     }
   }
   if (std::error_code ec = llvm::sys::fs::rename(temp, path)) {
-    llvm::errs() << "tesselc: error: cannot write output '" << path
+    llvm::errs() << "tesselc: error: cannot write " << what << " '" << path
                  << "': " << ec.message() << "\n";
     llvm::sys::fs::remove(temp);
     return failure();
@@ -248,6 +261,31 @@ int run() {
   if (llvm::AreStatisticsEnabled())
     printOpCounts(before, countOps(*module));
 
+  // The fusion report describes the graph as the pipeline left it, with the
+  // attention tile sizes the CPU pipeline chooses: its first pass
+  // (tessel-tile-attention) runs here on a copy, since the ops are lowered
+  // by the time a library is written.
+  std::string report;
+  if (!reportPath.empty()) {
+    OwningOpRef<ModuleOp> copy = module->clone();
+    PassManager tiles(&context);
+    tiles.addNestedPass<func::FuncOp>(tessel::createTesselTileAttentionPass());
+    if (failed(tiles.run(*copy)))
+      return 1;
+    report = llvm::formatv("{0:2}\n",
+                           llvm::json::Value(tessel::buildFusionReport(
+                               *copy, inputPath, options.optLevel, target)));
+  }
+  // The report is written last, once the compilation succeeded.
+  auto finish = [&](bool ok) {
+    if (!ok)
+      return 1;
+    if (!reportPath.empty() &&
+        failed(writeOutput(reportPath, report, "report")))
+      return 1;
+    return 0;
+  };
+
   if (emit != EmitKind::Tessel) {
     auto signature = tessel::describeModel(*module);
     if (failed(signature))
@@ -266,10 +304,9 @@ int run() {
         return 1;
     }
     if (emit == EmitKind::Lib)
-      return failed(tessel::emitCpuModel(*module, *signature, outputPath,
-                                         options.optLevel == 0 ? 1 : 3, cpu))
-                 ? 1
-                 : 0;
+      return finish(succeeded(tessel::emitCpuModel(
+          *module, *signature, outputPath, options.optLevel == 0 ? 1 : 3,
+          cpu)));
   }
 
   std::string text;
@@ -278,7 +315,7 @@ int run() {
   if (!keepWeights)
     flags.elideLargeResourceString(1024);
   module->print(os, flags);
-  return failed(writeOutput(outputPath, text)) ? 1 : 0;
+  return finish(succeeded(writeOutput(outputPath, text)));
 }
 } // namespace
 
