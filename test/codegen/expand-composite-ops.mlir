@@ -161,10 +161,10 @@ func.func @attention_causal_static(%q: tensor<1x2x3x4xf32>, %k: tensor<1x2x5x4xf
 // CHECK:         %[[SQ:.+]] = tessel.squeeze %[[SQ1]] {axes = array<i64: 0>} : (tensor<1xi64>) -> tensor<i64>
 // CHECK:         %[[SKV1:.+]] = tessel.shape %[[K]] {end = 3 : i64, start = 2 : i64}
 // CHECK:         %[[SKV:.+]] = tessel.squeeze %[[SKV1]]
-// CHECK:         %[[ROWS:.+]] = tessel.range %[[ZERO]], %[[SQ]], %[[ONE]] : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
-// CHECK:         %[[COLS:.+]] = tessel.range %[[ZERO]], %[[SKV]], %[[ONE]]
-// CHECK:         %[[ROWS2:.+]] = tessel.unsqueeze %[[ROWS]] {axes = array<i64: 1>} : (tensor<?xi64>) -> tensor<?x1xi64>
-// CHECK:         %[[OFFSET:.+]] = tessel.sub %[[SKV]], %[[SQ]]
+// CHECK-DAG:     %[[ROWS:.+]] = tessel.range %[[ZERO]], %[[SQ]], %[[ONE]] : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+// CHECK-DAG:     %[[COLS:.+]] = tessel.range %[[ZERO]], %[[SKV]], %[[ONE]]
+// CHECK-DAG:     %[[ROWS2:.+]] = tessel.unsqueeze %[[ROWS]] {axes = array<i64: 1>} : (tensor<?xi64>) -> tensor<?x1xi64>
+// CHECK-DAG:     %[[OFFSET:.+]] = tessel.sub %[[SKV]], %[[SQ]]
 // CHECK:         %[[LAST:.+]] = tessel.add %[[ROWS2]], %[[OFFSET]]
 // CHECK:         %[[ALLOWED:.+]] = tessel.less_or_equal %[[COLS]], %[[LAST]] : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
 // CHECK:         %[[MASKED:.+]] = tessel.where %[[ALLOWED]], %[[ADDED]], %[[NEGINF]]
@@ -231,7 +231,7 @@ func.func @attention_window_static(%q: tensor<1x2x3x4xf32>, %k: tensor<1x2x5x4xf
 // CHECK-DAG:     %[[NEGINF:.+]] = tessel.constant dense<0xFF800000> : tensor<f32>
 // CHECK:         %[[ROWS:.+]] = tessel.range
 // CHECK:         %[[COLS:.+]] = tessel.range
-// CHECK:         %[[ROWS2:.+]] = tessel.unsqueeze %[[ROWS]] {axes = array<i64: 1>}
+// CHECK-DAG:     %[[ROWS2:.+]] = tessel.unsqueeze %[[ROWS]] {axes = array<i64: 1>}
 // CHECK:         %[[LAST:.+]] = tessel.add %[[ROWS2]], %{{.+}} : (tensor<?x1xi64>, tensor<i64>) -> tensor<?x1xi64>
 // CHECK:         %[[CAUSAL:.+]] = tessel.less_or_equal %[[COLS]], %[[LAST]] : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
 // CHECK:         %[[FIRST:.+]] = tessel.sub %[[LAST]], %[[LEFT]] : (tensor<?x1xi64>, tensor<i64>) -> tensor<?x1xi64>
@@ -350,11 +350,11 @@ func.func @rms_norm_unranked(%x: tensor<*xf32>, %w: tensor<64xf32>) -> tensor<*x
 // CHECK:         %[[S:.+]] = tessel.gather %[[SIN]], %[[IDS]]
 // CHECK:         %[[S4:.+]] = tessel.unsqueeze %[[S]] {axes = array<i64: 1>}
 // CHECK:         %[[X12:.+]]:2 = tessel.split %[[X]] {axis = 3 : i64, split = array<i64: 8, 8>} : (tensor<?x4x?x16xf32>) -> (tensor<?x4x?x8xf32>, tensor<?x4x?x8xf32>)
-// CHECK:         %[[A:.+]] = tessel.mul %[[C4]], %[[X12]]#0
-// CHECK:         %[[B:.+]] = tessel.mul %[[S4]], %[[X12]]#1
+// CHECK-DAG:     %[[A:.+]] = tessel.mul %[[C4]], %[[X12]]#0
+// CHECK-DAG:     %[[B:.+]] = tessel.mul %[[S4]], %[[X12]]#1
 // CHECK:         %[[REAL:.+]] = tessel.sub %[[A]], %[[B]]
-// CHECK:         %[[D:.+]] = tessel.mul %[[S4]], %[[X12]]#0
-// CHECK:         %[[E:.+]] = tessel.mul %[[C4]], %[[X12]]#1
+// CHECK-DAG:     %[[D:.+]] = tessel.mul %[[S4]], %[[X12]]#0
+// CHECK-DAG:     %[[E:.+]] = tessel.mul %[[C4]], %[[X12]]#1
 // CHECK:         %[[IMAG:.+]] = tessel.add %[[D]], %[[E]]
 // CHECK:         %[[Y:.+]] = tessel.concat %[[REAL]], %[[IMAG]] {axis = 3 : i64} : (tensor<?x4x?x8xf32>, tensor<?x4x?x8xf32>) -> tensor<?x4x?x16xf32>
 // CHECK-NEXT:    return %[[Y]]
