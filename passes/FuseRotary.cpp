@@ -206,10 +206,11 @@ private:
     }
     if (auto op = dyn_cast<SqueezeOp>(def)) {
       int64_t inRank = rankOf(op.getData());
-      if (!op.getAxes() || inRank < 0)
+      std::optional<ArrayRef<int64_t>> axes = op.getAxes();
+      if (!axes || inRank < 0)
         return Sym::unknown();
       SmallVector<bool> squeezed(inRank, false);
-      for (int64_t a : *op.getAxes()) {
+      for (int64_t a : *axes) {
         std::optional<int64_t> axis = normalizeAxis(a, inRank);
         if (!axis)
           return Sym::unknown();
@@ -349,10 +350,11 @@ private:
   }
 
   template <typename ReduceOpTy> Sym reducedDim(ReduceOpTy op, int64_t d) {
-    if (op.getKeepdims() != 1 || !op.getAxes())
+    std::optional<ArrayRef<int64_t>> axes = op.getAxes();
+    if (op.getKeepdims() != 1 || !axes)
       return Sym::unknown();
     int64_t rank = rankOf(op.getData());
-    for (int64_t a : *op.getAxes())
+    for (int64_t a : *axes)
       if (normalizeAxis(a, rank) == d)
         return Sym::of(1);
     return dim(op.getData(), d);

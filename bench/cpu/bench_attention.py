@@ -129,6 +129,7 @@ def main():
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
     rng = np.random.default_rng(0)
     rows = []
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as workdir:
         for seq in [int(s) for s in args.seqs.split(",")]:
             runs = 10 if seq <= 512 else (5 if seq <= 2048 else 3)
@@ -139,24 +140,33 @@ def main():
             for causal in (False, True):
                 if causal:
                     feeds["causal"] = np.tril(np.ones((seq, seq), bool))
-                inputs4 = os.path.join(workdir, "in4.npz")
-                np.savez(inputs4, **feeds)
-                # The same data as [heads, seq, dim].
-                inputs3 = os.path.join(workdir, "in3.npz")
-                np.savez(inputs3, **{n: (a[0] if n in "qkv" else a)
-                                     for n, a in feeds.items()})
+                # One file per input set, holding only the model's inputs
+                # (tessel-run reads every array of the file).
+                def npz(name, rank, extra=()):
+                    path = os.path.join(workdir, name + ".npz")
+                    arrays = {n: (feeds[n] if rank == 4 else feeds[n][0])
+                              for n in "qkv"}
+                    arrays.update({n: feeds[n] for n in extra})
+                    np.savez(path, **arrays)
+                    return path
+
+                extra = ("causal",) if causal else ()
+                inputs_fused = npz("fused", 4)
+                inputs_o0 = {3: npz("u3", 3, extra), 4: npz("u4", 4, extra)}
+                inputs_o2 = npz("u3s", 3, extra + ("scale",))
                 variants = [
-                    ("fused", fused_model(seq, causal), ["-O2"], 4),
+                    ("fused", fused_model(seq, causal), ["-O2"],
+                     inputs_fused),
                     ("fused, loops", fused_model(seq, causal),
-                     ["-O2", "--blas=false"], 4),
+                     ["-O2", "--blas=false"], inputs_fused),
                     ("unfused 3-D -O0", unfused_model(seq, causal, False, 3),
-                     ["-O0"], 3),
+                     ["-O0"], inputs_o0[3]),
                     ("unfused 3-D -O2", unfused_model(seq, causal, True, 3),
-                     ["-O2"], 3),
+                     ["-O2"], inputs_o2),
                     ("unfused 4-D -O0", unfused_model(seq, causal, False, 4),
-                     ["-O0"], 4),
+                     ["-O0"], inputs_o0[4]),
                 ]
-                for name, model, flags, rank in variants:
+                for name, model, flags, inputs in variants:
                     row = dict(seq=seq, causal=causal, variant=name,
                                runs=runs)
                     rows.append(row)
@@ -179,7 +189,6 @@ def main():
                         row["status"] = "compile failed: " + \
                             rc.stderr.strip()[-300:]
                         continue
-                    inputs = inputs3 if rank == 3 else inputs4
                     code, out, rss = run_measured(
                         [tessel_run, lib, "--inputs", inputs, "--bench",
                          str(runs)], env)
@@ -205,11 +214,12 @@ def main():
         cpu_name(), os.cpu_count(),
         os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
     meta = dict(date=stamp.isoformat(timespec="seconds"), machine=machine,
-                threads=args.threads, heads=HEADS, head_dim=HEAD_DIM,
+                threads=args.threads, load_avg_before=load_before,
+                load_avg_after=os.getloadavg(), heads=HEADS, head_dim=HEAD_DIM,
                 batch=1, rows=rows)
     os.makedirs(args.out, exist_ok=True)
-    base = os.path.join(args.out, "cpu-attention-%s" % stamp.strftime(
-        "%Y-%m-%d"))
+    base = os.path.join(args.out, "cpu-attention-%s-t%d" % (
+        stamp.strftime("%Y-%m-%d"), args.threads))
     with open(base + ".json", "w") as f:
         json.dump(meta, f, indent=1)
     with open(base + ".md", "w") as f:
@@ -217,8 +227,11 @@ def main():
         f.write("%s, %s; OPENBLAS_NUM_THREADS=%d; batch 1, %d heads, head "
                 "dim %d, f32, self-attention; tessel-run --bench: median "
                 "(min) of N runs after 3 warm-up runs; peak RSS of the "
-                "tessel-run process (inputs included).\n\n" % (
-                    meta["date"], machine, args.threads, HEADS, HEAD_DIM))
+                "tessel-run process (inputs and output included); 1-minute "
+                "load average %.1f before, %.1f after (other work on the "
+                "machine).\n\n" % (
+                    meta["date"], machine, args.threads, HEADS, HEAD_DIM,
+                    load_before[0], meta["load_avg_after"][0]))
         f.write("| seq | mask | variant | ms median (min) | peak RSS MiB | "
                 "vs fused |\n| --- | --- | --- | --- | --- | --- |\n")
         fused = {(r["seq"], r["causal"]): r.get("median_ms") for r in rows
