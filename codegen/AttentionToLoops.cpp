@@ -17,7 +17,9 @@
 // by element. While a row has seen no unmasked key, m is -inf and the
 // exponentials use 0 in its place (exp(-inf) = 0, not exp(-inf - -inf) =
 // NaN); a row with no unmasked key at all ends with l = 0 and acc = 0, and
-// acc / l = NaN is what the softmax formula gives ("nan"), or 0 ("zero").
+// acc / l = NaN is what the softmax formula gives ("nan"), or 0 ("zero"),
+// or the mean of v ("uniform", what a huge finite fill gives), computed
+// only for query tiles that have such a row.
 //
 //===----------------------------------------------------------------------===//
 
@@ -229,6 +231,10 @@ private:
                             Value maskHead);
   /// The output tile of one query tile.
   Value queryTile(Value batch, Value head, Value i0, OpFoldResult tq);
+  /// For "uniform" rows: the mean of v over every key ([vHeadDim]), computed
+  /// only when some row of `l` ([tq]) saw no key (zeros otherwise).
+  Value meanOfValuesIfNeeded(Value l, OpFoldResult tq, Value batch,
+                             Value kvHead);
 
   OpBuilder &b;
   Location loc;
@@ -318,6 +324,15 @@ void AttentionLoopBuilder::prepareMask() {
   maskPadded = true;
 }
 
+/// The lowest finite value of the float type `type`.
+static Value lowestFinite(OpBuilder &b, Location loc, Type type) {
+  auto floatType = cast<FloatType>(type);
+  return b.create<arith::ConstantOp>(
+      loc, b.getFloatAttr(floatType,
+                          APFloat::getLargest(floatType.getFloatSemantics(),
+                                              /*Negative=*/true)));
+}
+
 Value AttentionLoopBuilder::applySoftcapAndMask(Value s, Value i0, Value j0,
                                                 Value maskBatch,
                                                 Value maskHead) {
@@ -370,6 +385,14 @@ Value AttentionLoopBuilder::applySoftcapAndMask(Value s, Value i0, Value j0,
           x = bb.create<arith::SelectOp>(l, keep, x, ninf);
         } else {
           x = bb.create<arith::AddFOp>(l, x, toAccumulator(bb, l, m));
+          // "uniform": a score pushed to the lowest float by a huge fill is
+          // masked (the row's final result says what a row of them gives).
+          if (op.getFullyMaskedRows() == "uniform")
+            x = bb.create<arith::SelectOp>(
+                l,
+                bb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OLE, x,
+                                         lowestFinite(bb, l, acc)),
+                ninf, x);
           if (valid)
             x = bb.create<arith::SelectOp>(l, valid, x, ninf);
         }
@@ -531,6 +554,57 @@ SmallVector<Value> AttentionLoopBuilder::kvStep(Value qs, ValueRange state,
   return {mNew, lNew, outNew};
 }
 
+Value AttentionLoopBuilder::meanOfValuesIfNeeded(Value l, OpFoldResult tq,
+                                                  Value batch, Value kvHead) {
+  Type acc = plan.accumulator;
+  OpFoldResult dim = b.getIndexAttr(plan.vHeadDim);
+  // any(l == 0) over the tile's rows.
+  Value noneInit = filledTensor(b, loc, {},
+                                b.create<arith::ConstantIntOp>(loc, 0, 1));
+  Value anyEmpty =
+      generic(l, noneInit,
+              {b.getMultiDimIdentityMap(1), AffineMap::get(1, 0, {},
+                                                           b.getContext())},
+              1, {0},
+              [&](OpBuilder &bb, Location l2, ValueRange args) {
+                Value empty = bb.create<arith::CmpFOp>(
+                    l2, arith::CmpFPredicate::OEQ, args[0],
+                    scalarConstant(bb, l2, acc, 0.0));
+                return SmallVector<Value>{
+                    bb.create<arith::OrIOp>(l2, args[1], empty)};
+              })[0];
+  Value flag = b.create<tensor::ExtractOp>(loc, anyEmpty, ValueRange{});
+  auto ifOp = b.create<scf::IfOp>(
+      loc, flag,
+      [&](OpBuilder &, Location) {
+        Value v = headRowsForCompute(op.getV(), batch, kvHead, index(0),
+                                     getAsOpFoldResult(seqKv), plan.vHeadDim);
+        Value sum = generic(
+            v, fill({dim}, acc, 0.0),
+            {identity(2), AffineMap::get(2, 0, b.getAffineDimExpr(1),
+                                         b.getContext())},
+            2, {0}, [&](OpBuilder &bb, Location l2, ValueRange args) {
+              return SmallVector<Value>{
+                  bb.create<arith::AddFOp>(l2, args[1], args[0])};
+            })[0];
+        Value count = b.create<arith::UIToFPOp>(
+            loc, acc,
+            b.create<arith::IndexCastOp>(loc, b.getI64Type(), seqKv));
+        Value mean = generic(
+            sum, emptyTensor(b, loc, {dim}, acc),
+            {b.getMultiDimIdentityMap(1), b.getMultiDimIdentityMap(1)}, 1, {},
+            [&](OpBuilder &bb, Location l2, ValueRange args) {
+              return SmallVector<Value>{
+                  bb.create<arith::DivFOp>(l2, args[0], count)};
+            })[0];
+        b.create<scf::YieldOp>(loc, mean);
+      },
+      [&](OpBuilder &, Location) {
+        b.create<scf::YieldOp>(loc, fill({dim}, acc, 0.0));
+      });
+  return ifOp.getResult(0);
+}
+
 Value AttentionLoopBuilder::queryTile(Value batch, Value head, Value i0,
                                       OpFoldResult tq) {
   Type acc = plan.accumulator;
@@ -573,18 +647,28 @@ Value AttentionLoopBuilder::queryTile(Value batch, Value head, Value i0,
       });
   Value l = kvLoop.getResult(1), out = kvLoop.getResult(2);
 
-  // out / l: NaN (0 / 0) or 0 for rows that saw no key.
+  // out / l: NaN (0 / 0), 0 or the mean of v for rows that saw no key.
   bool zeroRows = op.getFullyMaskedRows() == "zero";
+  bool uniformRows = op.getFullyMaskedRows() == "uniform";
+  SmallVector<Value> finalInputs = {out, l};
+  SmallVector<AffineMap> finalMaps = {identity(2), rows()};
+  if (uniformRows) {
+    finalInputs.push_back(meanOfValuesIfNeeded(l, tq, batch, kvHead));
+    finalMaps.push_back(AffineMap::get(2, 0, b.getAffineDimExpr(1),
+                                       b.getContext()));
+  }
+  finalMaps.push_back(identity(2));
   Value init2 =
       emptyTensor(b, loc, {tq, b.getIndexAttr(plan.vHeadDim)}, plan.element);
-  return generic({out, l}, init2, {identity(2), rows(), identity(2)}, 2, {},
+  return generic(finalInputs, init2, finalMaps, 2, {},
                  [&](OpBuilder &bb, Location loc2, ValueRange args) {
                    Value y = bb.create<arith::DivFOp>(loc2, args[0], args[1]);
-                   if (zeroRows) {
+                   if (zeroRows || uniformRows) {
                      Value zero = scalarConstant(bb, loc2, acc, 0.0);
                      Value none = bb.create<arith::CmpFOp>(
                          loc2, arith::CmpFPredicate::OEQ, args[1], zero);
-                     y = bb.create<arith::SelectOp>(loc2, none, zero, y);
+                     y = bb.create<arith::SelectOp>(
+                         loc2, none, uniformRows ? args[2] : zero, y);
                    }
                    if (acc != plan.element)
                      y = bb.create<arith::TruncFOp>(loc2, plan.element, y);

@@ -415,6 +415,15 @@ struct ExpandAttention : OpRewritePattern<AttentionOp> {
     if (limits.any())
       scores = b.create<WhereOp>(
           {positionMask(b, q, kHeads, limits), scores, minusInf});
+    // "uniform": masked scores become the lowest float, as a huge finite
+    // fill makes them; a row of only those has equal weights.
+    if (op.getFullyMaskedRows() == "uniform") {
+      auto floatType = cast<FloatType>(element);
+      double lowest = APFloat::getLargest(floatType.getFloatSemantics(),
+                                          /*Negative=*/true)
+                          .convertToDouble();
+      scores = b.create<MaxOp>({scores, b.scalar(element, lowest)});
+    }
     Value probs = b.create<SoftmaxOp>({scores}, {b.i64Attr("axis", -1)});
     // A row whose every key is masked is NaN (0/0); "zero" makes it 0, as
     // where(is_nan(p), 0, p) in the exported graph does.

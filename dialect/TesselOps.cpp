@@ -1157,9 +1157,9 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
                                             SmallVectorImpl<Type> &types) {
   Type element = elementTypeOf(adaptor.getQ());
   StringRef rows = adaptor.getFullyMaskedRows();
-  if (rows != "nan" && rows != "zero")
-    return emitOptionalError(loc, "fully_masked_rows must be \"nan\" or "
-                                  "\"zero\", got \"",
+  if (rows != "nan" && rows != "zero" && rows != "uniform")
+    return emitOptionalError(loc, "fully_masked_rows must be \"nan\", "
+                                  "\"zero\" or \"uniform\", got \"",
                              rows, "\"");
   if ((int64_t)adaptor.getWindowLeft() < -1 ||
       (int64_t)adaptor.getWindowRight() < -1)

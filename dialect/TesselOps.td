@@ -434,8 +434,10 @@ def Tessel_AttentionOp : Tessel_Op<"attention"> {
     softcap * tanh(scores / softcap) before masking.
     `fully_masked_rows` says what a query row whose every key is masked
     (-inf) produces: "nan" (the plain softmax formula, as an exported
-    softmax computes it) or "zero" (as graphs that guard the probabilities
-    with IsNaN -> Where compute it). `tile_q`/`tile_kv`, when set (by
+    softmax computes it), "zero" (as graphs that guard the probabilities
+    with IsNaN -> Where compute it) or "uniform" (equal weights on every
+    key, the mean of v: what adding a huge finite fill such as float32
+    lowest to every score of the row computes). `tile_q`/`tile_kv`, when set (by
     `tessel-tile-attention`), are the query/key block sizes of the tiled
     online-softmax evaluation.
   }];

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/ShapeUtils.h"
+#include "passes/MaskStructure.h"
 #include "passes/ShapeFacts.h"
 #include "passes/Passes.h"
 
@@ -258,7 +259,12 @@ struct AttentionBlock {
   Value v;
   Value mask;              // null: none
   bool invertMask = false; // a bool mask given as where(mask, -inf, s)
-  bool causal = false;     // the mask was a constant causal mask
+  bool causal = false;     // the mask was a (constant or built) causal mask
+  int64_t windowLeft = -1, windowRight = -1;
+  /// The padding terms that replace a mask whose structure was recovered.
+  SmallVector<MaskStructure::Term, 2> keyTerms;
+  /// Why a mask is kept materialised (its structure was not recovered).
+  std::string maskNote;
   double scale = 1.0;
   StringRef fullyMaskedRows = "nan";
   MatMulOp output;               // p x v, replaced by the attention op
@@ -490,6 +496,63 @@ bool looksLikeAttention(SoftmaxOp softmax) {
   return false;
 }
 
+/// Replaces a mask built at run time by what it keeps: causal / window
+/// bounds and padding terms (see MaskStructure.h). Leaves the mask as it is,
+/// with a note saying why, where that cannot be proved.
+void recoverMaskStructure(AttentionBlock &block, ShapeFacts &facts,
+                          Value scores) {
+  auto s = facts.dims(scores);
+  if (!s || s->size() != 4)
+    return;
+  std::string why;
+  FailureOr<MaskStructure> structure =
+      analyzeMaskStructure(block.mask, block.invertMask, facts, *s, why);
+  if (failed(structure)) {
+    // Only masks the graph computes have a structure to recover; one that is
+    // a graph input or a constant is what it is.
+    Operation *def = block.mask.getDefiningOp();
+    if (def && !matchPattern(block.mask, m_Constant()))
+      block.maskNote = why;
+    return;
+  }
+  bool bounded = structure->minOffset || structure->maxOffset;
+  // The op's bounds are aligned to the end of the keys; the graph's are on
+  // j - i, the same when seq_q = seq_kv.
+  if (bounded && (*s)[2] != (*s)[3]) {
+    block.maskNote = "mask structure: cannot prove that seq_q = seq_kv for "
+                     "the position bounds";
+    return;
+  }
+  int64_t left = -1, right = -1;
+  bool causal = false;
+  if (structure->maxOffset) {
+    if (*structure->maxOffset < 0) {
+      block.maskNote = "mask structure: the mask hides the diagonal";
+      return;
+    }
+    causal = *structure->maxOffset == 0;
+    if (!causal)
+      right = *structure->maxOffset;
+  }
+  if (structure->minOffset) {
+    if (*structure->minOffset > 0) {
+      block.maskNote = "mask structure: the mask hides the diagonal";
+      return;
+    }
+    left = -*structure->minOffset;
+  }
+  block.mask = Value();
+  block.invertMask = false;
+  block.causal = causal;
+  block.windowLeft = left;
+  block.windowRight = right;
+  block.keyTerms = structure->terms;
+  // A finite fill makes a row that keeps no key uniform over every key
+  // (with -inf it is NaN, or 0 behind an IsNaN guard).
+  if (!std::isinf(structure->fill))
+    block.fullyMaskedRows = "uniform";
+}
+
 /// Matches the attention block around `softmax`; `why` says why not.
 FailureOr<AttentionBlock> matchAttention(SoftmaxOp softmax, ShapeFacts &facts,
                                          std::string &why) {
@@ -583,6 +646,8 @@ FailureOr<AttentionBlock> matchAttention(SoftmaxOp softmax, ShapeFacts &facts,
     block.invertMask = false;
     block.causal = true;
   }
+  if (block.mask)
+    recoverMaskStructure(block, facts, scores);
   return block;
 }
 
@@ -668,6 +733,44 @@ struct FuseAttentionBlock : OpRewritePattern<SoftmaxOp> {
     k = refineTracked(k);
     Value v = refineTracked(block->v);
     SmallVector<Value> operands{q, k, v};
+    // The padding terms of a recovered mask, as one [.., seq_kv] bool mask.
+    Value keyMask;
+    for (const MaskStructure::Term &term : block->keyTerms) {
+      Value t = term.value;
+      if (term.negated) {
+        Operation *negated =
+            createInferred(rewriter, loc, NotOp::getOperationName(), {t});
+        if (!negated)
+          return discard("internal: cannot build a padding term's negation");
+        created.push_back(negated);
+        t = negated->getResult(0);
+      }
+      SmallVector<int64_t> axes;
+      for (int64_t axis = 0; axis < 4; ++axis)
+        if (!llvm::is_contained(term.axes, axis))
+          axes.push_back(axis);
+      if (!axes.empty()) {
+        Operation *unsqueeze = createInferred(
+            rewriter, loc, UnsqueezeOp::getOperationName(), {t},
+            {rewriter.getNamedAttr("axes",
+                                   rewriter.getDenseI64ArrayAttr(axes))});
+        if (!unsqueeze)
+          return discard("internal: cannot place a padding term");
+        created.push_back(unsqueeze);
+        t = unsqueeze->getResult(0);
+      }
+      if (keyMask) {
+        Operation *both = createInferred(rewriter, loc,
+                                         AndOp::getOperationName(), {keyMask, t});
+        if (!both)
+          return discard("internal: cannot combine padding terms");
+        created.push_back(both);
+        t = both->getResult(0);
+      }
+      keyMask = t;
+    }
+    if (keyMask)
+      operands.push_back(keyMask);
     if (Value mask = block->mask) {
       if (block->invertMask) {
         Operation *negated =
@@ -685,6 +788,15 @@ struct FuseAttentionBlock : OpRewritePattern<SoftmaxOp> {
                               rewriter.getI64IntegerAttr(block->causal)),
         rewriter.getNamedAttr("fully_masked_rows",
                               rewriter.getStringAttr(block->fullyMaskedRows))};
+    if (block->windowLeft >= 0)
+      attrs.push_back(rewriter.getNamedAttr(
+          "window_left", rewriter.getI64IntegerAttr(block->windowLeft)));
+    if (block->windowRight >= 0)
+      attrs.push_back(rewriter.getNamedAttr(
+          "window_right", rewriter.getI64IntegerAttr(block->windowRight)));
+    if (!block->maskNote.empty())
+      attrs.push_back(rewriter.getNamedAttr(
+          "tessel.mask_note", rewriter.getStringAttr(block->maskNote)));
     Operation *attention = createInferred(
         rewriter, loc, AttentionOp::getOperationName(), operands, attrs);
     if (!attention)

@@ -1,6 +1,6 @@
 # Randomised numerics of convert-tessel-attention-to-loops for what ONNX
 # Attention cannot say: window_left / window_right, fully_masked_rows =
-# "zero", and odd tile sizes (1, 3, 5, ...) given as tile_q / tile_kv. Each
+# "zero" / "uniform", and odd tile sizes (1, 3, 5, ...) given as tile_q / tile_kv. Each
 # case is an MLIR function with the inputs as constants; tessel-opt lowers it
 # to the LLVM dialect with the CPU pipeline's passes and mlir-cpu-runner runs
 # it (OpenBLAS for the tile products), printing the result, which is compared
@@ -164,8 +164,9 @@ def random_case(rng, index):
                                 rng.integers(64, 500)]))
             attrs[side] = w
             kw[side] = w
-    if rng.random() < 0.5:
-        attrs["fully_masked_rows"] = kw["fully_masked_rows"] = "zero"
+    rows = rng.choice(["nan", "zero", "uniform"])
+    if rows != "nan":
+        attrs["fully_masked_rows"] = kw["fully_masked_rows"] = str(rows)
     if rng.random() < 0.2:
         attrs["softcap"] = kw["softcap"] = float(np.float32(
             rng.uniform(2, 30)))
@@ -176,7 +177,11 @@ def random_case(rng, index):
     k = rng.standard_normal((batch, kv_heads, skv, d)).astype(np.float32)
     v = rng.standard_normal((batch, kv_heads, skv, dv)).astype(np.float32)
     mask = None
-    kind = rng.choice(["none", "bool", "float", "rows"])
+    kind = rng.choice(["none", "bool", "float", "rows", "keys", "lowest"])
+    if kind == "lowest" and rows != "uniform":
+        # float32 lowest is -inf-like only for "uniform" (the float64
+        # reference would otherwise see through lowest + score).
+        kind = "float"
     if kind == "bool":
         mask = rng.random((batch, 1, sq, skv)) > 0.3
     elif kind == "float":
@@ -185,6 +190,18 @@ def random_case(rng, index):
     elif kind == "rows":
         mask = rng.random((sq, skv)) > 0.3
         mask[rng.random(sq) < 0.3, :] = False
+    elif kind == "keys":
+        # Key padding as fused from exported graphs: [batch, 1, 1, skv],
+        # left-padded, some batch rows entirely padding.
+        mask = np.ones((batch, 1, 1, skv), bool)
+        for b_ in range(batch):
+            mask[b_, ..., :int(rng.integers(0, skv + 1))] = False
+    elif kind == "lowest":
+        # An additive mask with float32 lowest as its fill.
+        lowest = np.finfo(np.float32).min
+        mask = np.where(rng.random((batch, 1, sq, skv)) > 0.3, 0.0,
+                        lowest).astype(np.float32)
+        mask[:, :, rng.random(sq) < 0.3, :] = lowest
     ref = reference(q, k, v, mask, **kw)
     feeds = {"q": q, "k": k, "v": v}
     if rng.random() < 0.2:
@@ -203,7 +220,7 @@ def random_case(rng, index):
         " ".join("%s=%s" % (k_, v_) for k_, v_ in attrs.items()),
         " dyn" if dynamic else "")
     # The same op without tiles goes through the composite expansion: both
-    # must agree with the reference (NaN / zero rows included).
+    # must agree with the reference (NaN / zero / uniform rows included).
     untiled = {k_: v_ for k_, v_ in attrs.items() if not k_.startswith("tile")}
     return ("case%02d" % index, desc, case_mlir(feeds, attrs, dynamic),
             case_mlir(feeds, untiled, dynamic), ref)

@@ -19,8 +19,9 @@ def reference(q, k, v, mask=None, *, is_causal=False, scale=None, softcap=0.0,
 
     4-D operands are [B, H, S, D]; 3-D ones [B, S, H*D] with q_heads/kv_heads.
     Query head h reads kv head h // (Hq / Hkv). A mask shorter than the keys
-    is padded with False / -inf. A row with every key masked is NaN ("nan")
-    or 0 ("zero").
+    is padded with False / -inf. A row with every key masked is NaN ("nan"),
+    0 ("zero") or the mean of v ("uniform", where scores at or below -1e30,
+    such as float32 lowest + a score, count as masked).
     """
     three_d = q.ndim == 3
     q, k, v = (np.asarray(x, np.float64) for x in (q, k, v))
@@ -59,12 +60,17 @@ def reference(q, k, v, mask=None, *, is_causal=False, scale=None, softcap=0.0,
     if window_right >= 0:
         allowed &= j <= i + window_right
     s = np.where(allowed, s, -np.inf)
+    if fully_masked_rows == "uniform":
+        # A huge finite fill (float32 lowest) masks like -inf.
+        s = np.where(s <= -1e30, -np.inf, s)
     with np.errstate(invalid="ignore"):
         m = s.max(axis=-1, keepdims=True)
         p = np.exp(s - m)
         p = p / p.sum(axis=-1, keepdims=True)
     if fully_masked_rows == "zero":
         p = np.where(np.isnan(p), 0.0, p)
+    elif fully_masked_rows == "uniform":
+        p = np.where(np.isnan(p), 1.0 / skv, p)
     y = p @ v
     if three_d:
         b = y.shape[0]

@@ -94,6 +94,19 @@ json::Object attentionAttributes(AttentionOp op) {
       {"mask", static_cast<bool>(op.getMask())},
       {"softcap", op.getSoftcap().convertToDouble()},
   };
+  // The mask's dims ("?x1x1x?" is a key-padding mask, the causal part being
+  // in "causal"), and why a mask built at run time was kept as it is.
+  if (Value mask = op.getMask()) {
+    std::string shape;
+    if (auto type = dyn_cast<RankedTensorType>(mask.getType()))
+      for (auto [i, d] : llvm::enumerate(type.getShape()))
+        shape += (i ? "x" : "") +
+                 (ShapedType::isDynamic(d) ? std::string("?")
+                                           : std::to_string(d));
+    attrs["mask_shape"] = shape;
+  }
+  if (auto note = op->getAttrOfType<StringAttr>("tessel.mask_note"))
+    attrs["mask_note"] = note.getValue();
   if (op.getTileQ())
     attrs["tile_q"] = (int64_t)*op.getTileQ();
   if (op.getTileKv())
