@@ -372,6 +372,12 @@ LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
 OpFoldResult IdentityOp::fold(FoldAdaptor) {
   if (getInput().getType() == getType())
     return getInput();

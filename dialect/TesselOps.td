@@ -310,6 +310,8 @@ def Tessel_CastOp : Tessel_Op<"cast"> {
   let arguments = (ins Tessel_Tensor:$input, TypeAttr:$to,
                    DefaultValuedAttr<I64Attr, "1">:$saturate);
   let results = (outs Tessel_Tensor:$output);
+  // A cast to the element type the input already has is the input.
+  let hasFolder = 1;
 }
 
 def Tessel_CastLikeOp : Tessel_Op<"cast_like"> {

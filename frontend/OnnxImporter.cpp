@@ -17,6 +17,9 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include <google/protobuf/io/coded_stream.h>
 
 using namespace mlir;
 using namespace mlir::tessel;
@@ -222,6 +225,63 @@ FailureOr<Operation *> NodeContext::create(StringRef name, ValueRange operands,
 
 namespace {
 
+/// The file location of a node, with the module path the PyTorch dynamo
+/// exporter records in its metadata (`pkg.torch.onnx.name_scopes`, e.g.
+/// ['', 'm', 'm.model', 'm.model.layers.0', ..., 'view']) as the metadata of
+/// a FusedLoc: "/m/model/layers.0/self_attn", the form TorchScript exports
+/// give node names, so that reports can tell the layer of a dynamo node.
+Location nodeScopeLocation(const onnx::NodeProto &node, MLIRContext *context,
+                           StringRef path) {
+  Location fileLoc = FileLineColLoc::get(context, path, 0, 0);
+  // NodeProto.metadata_props (field 9, ONNX 1.16) is newer than Debian's
+  // onnx.proto: the lite runtime keeps it among the unknown fields.
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t *>(node.unknown_fields().data()),
+      (int)node.unknown_fields().size());
+  while (uint32_t tag = in.ReadTag()) {
+    std::string bytes;
+    if (tag != ((9u << 3) | 2u)) {
+      if (!google::protobuf::internal::WireFormatLite::SkipField(&in, tag))
+        break;
+      continue;
+    }
+    onnx::StringStringEntryProto prop;
+    uint32_t size = 0;
+    if (!in.ReadVarint32(&size) || !in.ReadString(&bytes, (int)size) ||
+        !prop.ParseFromString(bytes))
+      break;
+    if (prop.key() != "pkg.torch.onnx.name_scopes")
+      continue;
+    // A Python list of quoted strings; the last is the FX node, the one
+    // before it the innermost module.
+    SmallVector<StringRef> scopes;
+    StringRef rest(prop.value());
+    while (true) {
+      size_t open = rest.find('\'');
+      if (open == StringRef::npos)
+        break;
+      size_t close = rest.find('\'', open + 1);
+      if (close == StringRef::npos)
+        break;
+      scopes.push_back(rest.slice(open + 1, close));
+      rest = rest.drop_front(close + 1);
+    }
+    if (scopes.size() < 2 || scopes[scopes.size() - 2].empty())
+      return fileLoc;
+    SmallVector<StringRef> parts;
+    scopes[scopes.size() - 2].split(parts, '.');
+    std::string scopePath;
+    for (StringRef part : parts) {
+      bool index = !part.empty() &&
+                   llvm::all_of(part, [](char c) { return c >= '0' && c <= '9'; });
+      scopePath += (index ? "." : "/") + part.str();
+    }
+    return FusedLoc::get(context, {fileLoc},
+                         StringAttr::get(context, scopePath));
+  }
+  return fileLoc;
+}
+
 /// Imports one model; every failure has already been reported.
 class ModelImporter {
 public:
@@ -357,7 +417,7 @@ LogicalResult ModelImporter::importNode(const onnx::NodeProto &node, int index,
   }
 
   Location loc = NameLoc::get(StringAttr::get(context, name),
-                              FileLineColLoc::get(context, path, 0, 0));
+                              nodeScopeLocation(node, context, path));
   NodeContext ctx(node, opset, builder, loc, inputs, tensors, label);
   if (failed(convert(ctx)))
     return failure();

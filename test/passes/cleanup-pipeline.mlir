@@ -59,3 +59,18 @@ func.func @dynamic_sequence(%x: tensor<2x?x64xf32>) -> tensor<?x?x?x?xf32> {
   %t = tessel.transpose %r {perm = array<i64: 0, 2, 1, 3>} : (tensor<?x?x?x?xf32>) -> tensor<?x?x?x?xf32>
   return %t : tensor<?x?x?x?xf32>
 }
+
+// -----
+
+// TorchScript exports cast f32 to f32 (`.float()`, `.to(dtype)`): the cast
+// folds away; a real conversion stays.
+// CHECK-LABEL: func.func @same_type_cast
+// CHECK-SAME:    (%[[X:.+]]: tensor<?x8xf32>)
+// CHECK-NEXT:    %[[H:.+]] = tessel.cast %[[X]] {to = f16} : (tensor<?x8xf32>) -> tensor<?x8xf16>
+// CHECK-NEXT:    return %[[X]], %[[H]]
+func.func @same_type_cast(%x: tensor<?x8xf32>) -> (tensor<?x8xf32>, tensor<?x8xf16>) {
+  %a = tessel.cast %x {to = f32} : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  %b = tessel.cast %a {to = f32} : (tensor<?x8xf32>) -> tensor<?x8xf32>
+  %h = tessel.cast %b {to = f16} : (tensor<?x8xf32>) -> tensor<?x8xf16>
+  return %b, %h : tensor<?x8xf32>, tensor<?x8xf16>
+}

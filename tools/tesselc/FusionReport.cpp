@@ -34,6 +34,22 @@ void collectNames(Location loc, llvm::SetVector<StringRef> &names) {
     collectNames(callSite.getCallee(), names);
 }
 
+/// The module paths the importer recorded (FusedLoc metadata, from dynamo
+/// exports' name scopes) in `loc`.
+void collectScopes(Location loc, llvm::SetVector<StringRef> &scopes) {
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return collectScopes(name.getChildLoc(), scopes);
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    if (auto scope = dyn_cast_or_null<StringAttr>(fused.getMetadata()))
+      scopes.insert(scope.getValue());
+    for (Location inner : fused.getLocations())
+      collectScopes(inner, scopes);
+    return;
+  }
+  if (auto callSite = dyn_cast<CallSiteLoc>(loc))
+    collectScopes(callSite.getCallee(), scopes);
+}
+
 /// The block index in a node name: `layers.3`, `layer.3`, `h.3`,
 /// `blocks.3` as a path component.
 std::optional<int64_t> layerOf(ArrayRef<StringRef> names) {
@@ -171,6 +187,11 @@ json::Object mlir::tessel::buildFusionReport(ModuleOp module, StringRef model,
     llvm::SetVector<StringRef> names;
     collectNames(op->getLoc(), names);
     std::optional<int64_t> layer = layerOf(names.getArrayRef());
+    if (!layer) {
+      llvm::SetVector<StringRef> scopes;
+      collectScopes(op->getLoc(), scopes);
+      layer = layerOf(scopes.getArrayRef());
+    }
     json::Array nodeList;
     for (StringRef name : names)
       nodeList.push_back(name);
