@@ -30,7 +30,7 @@ void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createCSEPass());
   // Producer/consumer element-wise chains become one loop nest.
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createTesselFuseElementwisePass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
 }
 

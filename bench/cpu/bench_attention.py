@@ -15,11 +15,11 @@ For each sequence length (batch 1, 8 heads, head dim 64, self-attention):
   unfused 3-D -O2  the same graph with the scale as a graph input, which keeps
                    tessel-fuse-attention from firing (checked with
                    --emit=tessel), compiled at -O2 like the fused one
-  unfused 4-D -O0  the graph on [1, heads, seq, dim] as exporters write it;
-                   the CPU pipeline's element-wise fusion folds the
-                   batch-collapsing reshapes into the batch_matmuls, which
-                   become generic loops (no OpenBLAS): shown for reference up
-                   to --loops-max-seq
+  unfused 4-D -O0  the graph on [1, heads, seq, dim] as exporters write it
+                   (its batch_matmuls stay named ops since
+                   tessel-fuse-elementwise replaced upstream's fusion, which
+                   folded the reshapes into them and lost OpenBLAS); up to
+                   --loops-max-seq
 
 each without and with a causal mask (fused: is_causal = 1; unfused: a
 [seq, seq] bool mask input and Where). Every model is timed by
