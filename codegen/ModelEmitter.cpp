@@ -13,7 +13,9 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -230,10 +232,10 @@ LogicalResult writeWeightsFile(ModuleOp module, const WeightsImage &image,
 
 std::string renderManifest(const ModelSignature &signature,
                            StringRef weightsName, uint64_t weightsSize,
-                           uint64_t checksum) {
+                           uint64_t checksum, StringRef target) {
   std::string text;
   llvm::raw_string_ostream os(text);
-  os << "tessel-model 1\ntarget cpu\n";
+  os << "tessel-model 1\ntarget " << target << "\n";
   if (weightsName.empty())
     os << "weights - 0 0\n";
   else
@@ -293,8 +295,11 @@ LogicalResult addAbiSymbols(llvm::Module &module, StringRef manifest,
   for (llvm::Function &f : module)
     if (!f.isDeclaration() && !isAbi(f.getName()))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  // llvm.global_ctors / dtors (a CUDA model loads its kernels from them)
+  // keep their appending linkage.
   for (llvm::GlobalVariable &g : module.globals())
-    if (!g.isDeclaration() && !isAbi(g.getName()))
+    if (!g.isDeclaration() && !isAbi(g.getName()) &&
+        !g.getName().starts_with("llvm."))
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
   return success();
 }
@@ -326,10 +331,11 @@ LogicalResult optimize(llvm::Module &module, llvm::TargetMachine &tm,
 }
 } // namespace
 
-LogicalResult mlir::tessel::emitCpuModel(ModuleOp module,
-                                         const ModelSignature &signature,
-                                         StringRef outputPath,
-                                         unsigned optLevel, StringRef cpu) {
+LogicalResult mlir::tessel::emitModel(ModuleOp module,
+                                      const ModelSignature &signature,
+                                      StringRef outputPath, unsigned optLevel,
+                                      StringRef cpu, StringRef modelTarget) {
+  bool cuda = modelTarget == "cuda";
   auto image = buildWeightsImage(module);
   if (failed(image))
     return failure();
@@ -351,6 +357,15 @@ LogicalResult mlir::tessel::emitCpuModel(ModuleOp module,
   // LLVM IR.
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
+  if (cuda) {
+    // gpu.binary / gpu.launch_func: the PTX as a global, loaded by a
+    // constructor through the runtime's mgpuModuleLoad.
+    DialectRegistry registry;
+    registerGPUDialectTranslation(registry);
+    registerNVVMDialectTranslation(registry);
+    gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(registry);
+    module.getContext()->appendDialectRegistry(registry);
+  }
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, "tessel_model");
@@ -358,7 +373,8 @@ LogicalResult mlir::tessel::emitCpuModel(ModuleOp module,
     return module.emitError("translation to LLVM IR failed");
   if (failed(addAbiSymbols(*llvmModule,
                            renderManifest(signature, weightsName,
-                                          image->data.size(), checksum),
+                                          image->data.size(), checksum,
+                                          modelTarget),
                            module)))
     return failure();
 
@@ -426,8 +442,13 @@ LogicalResult mlir::tessel::emitCpuModel(ModuleOp module,
   if (!linker)
     return module.emitError("cannot link '")
            << outputPath << "': no C compiler driver `cc` on PATH";
+  // A CUDA model's mgpu* and _mlir_memref_to_llvm_* come from libtessel_rt
+  // when the runtime loads it (undefined here).
   SmallVector<StringRef> argv = {*linker, "-shared", "-o", library.path(),
-                                 object.path(), "-lopenblas", "-lm"};
+                                 object.path()};
+  if (!cuda)
+    argv.push_back("-lopenblas");
+  argv.push_back("-lm");
   std::string linkError;
   SmallString<256> linkLog;
   llvm::sys::fs::createTemporaryFile("tesselc-link", "log", linkLog);

@@ -36,9 +36,11 @@ void prepareEntryPoint(ModuleOp module);
 /// x86-64-v3), and writes `outputPath` (a shared object) plus
 /// the weights file beside it, atomically: on failure neither file is
 /// created or changed. Errors go to the module's diagnostic engine.
-LogicalResult emitCpuModel(ModuleOp module, const ModelSignature &signature,
-                           StringRef outputPath, unsigned optLevel,
-                           StringRef cpu = "native");
+/// `target` is "cpu" or "cuda" (the host code of a CUDA model, with its
+/// kernels as PTX; the manifest says which).
+LogicalResult emitModel(ModuleOp module, const ModelSignature &signature,
+                        StringRef outputPath, unsigned optLevel,
+                        StringRef cpu = "native", StringRef target = "cpu");
 
 /// FNV-1a over little-endian 64-bit words (docs/model-abi.md).
 uint64_t weightsChecksum(ArrayRef<char> data);

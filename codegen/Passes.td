@@ -90,6 +90,21 @@ def TesselFuseElementwisePass
                            "affine::AffineDialect"];
 }
 
+def TesselStageGpuConstantsPass
+    : Pass<"tessel-stage-gpu-constants", "func::FuncOp"> {
+  let summary = "Copies the memref.global constants GPU kernels read into "
+                "buffers the device can reach.";
+  let description = [{
+    After `convert-parallel-loops-to-gpu`, kernels would read constants
+    (small folded tensors) straight from host globals. Each
+    `memref.get_global` outside a `gpu.launch` whose value a launch uses is
+    replaced by a fresh buffer (`memref.alloc`, managed memory on the CUDA
+    target) filled with `linalg.copy` on the host, and freed before the
+    terminator of its block.
+  }];
+  let dependentDialects = ["linalg::LinalgDialect", "memref::MemRefDialect"];
+}
+
 def TesselApproximateMathPass
     : Pass<"tessel-approximate-math", "func::FuncOp"> {
   let summary = "Replaces f32 transcendental math ops by polynomial "

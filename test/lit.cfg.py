@@ -106,3 +106,10 @@ def _has_cuda_device():
 
 if _has_cuda_device():
     config.available_features.add("cuda-device")
+
+# ptxas (CUDA toolkit): PTX from --target=cuda is assembled in CI too.
+import shutil
+if shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
+    config.environment["PATH"] = os.pathsep.join(
+        [config.environment.get("PATH", ""), "/usr/local/cuda/bin"])

@@ -2,6 +2,7 @@
 
 #include "dialect/TesselOps.h"
 #include "codegen/CpuPipeline.h"
+#include "codegen/CudaPipeline.h"
 #include "codegen/Passes.h"
 #include "passes/Passes.h"
 #include "passes/Pipelines.h"
@@ -11,6 +12,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
@@ -19,10 +21,12 @@ int main(int argc, char **argv) {
   mlir::tessel::registerTesselCodegenPasses();
   mlir::tessel::registerTesselPipelines();
   mlir::tessel::registerCpuPipelines();
+  mlir::tessel::registerCudaPipelines();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::tessel::TesselDialect>();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "tessel optimizer driver\n", registry));

@@ -12,6 +12,7 @@
 
 #include "FusionReport.h"
 #include "codegen/CpuPipeline.h"
+#include "codegen/CudaPipeline.h"
 #include "codegen/ModelEmitter.h"
 #include "codegen/Passes.h"
 #include "frontend/OnnxImporter.h"
@@ -19,6 +20,7 @@
 #include "passes/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -26,6 +28,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -41,7 +44,7 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 namespace {
-enum class EmitKind { Tessel, Linalg, LLVM, Lib };
+enum class EmitKind { Tessel, Linalg, LLVM, PTX, Lib };
 
 cl::OptionCategory category("tesselc options");
 
@@ -56,9 +59,12 @@ cl::opt<EmitKind> emit(
     cl::values(clEnumValN(EmitKind::Tessel, "tessel",
                           "the tessel IR after the graph pipeline"),
                clEnumValN(EmitKind::Linalg, "linalg",
-                          "linalg on tensors (CPU target)"),
+                          "linalg on tensors (before the target lowering)"),
                clEnumValN(EmitKind::LLVM, "llvm",
-                          "the LLVM dialect (CPU target)"),
+                          "the LLVM dialect (host code and, for CUDA, the "
+                          "kernels' PTX)"),
+               clEnumValN(EmitKind::PTX, "ptx",
+                          "the kernels' PTX (--target=cuda)"),
                clEnumValN(EmitKind::Lib, "lib",
                           "model.so + model.weights (needs -o)")),
     cl::cat(category));
@@ -76,6 +82,11 @@ cl::opt<bool> useBlas(
     "blas", cl::init(true),
     cl::desc("CPU: f32 matrix products call OpenBLAS (--blas=false: loops)"),
     cl::cat(category));
+cl::opt<std::string> gpuArch(
+    "gpu-arch", cl::init("sm_80"),
+    cl::desc("CUDA: the oldest GPU to generate PTX for (default sm_80; the "
+             "driver compiles the PTX for newer GPUs such as sm_90)"),
+    cl::cat(category));
 cl::opt<std::string> cpu(
     "cpu", cl::init("native"),
     cl::desc("CPU to generate code for: native (this machine, default) or "
@@ -91,6 +102,25 @@ cl::opt<bool> printSupportedOps(
     "print-supported-ops",
     cl::desc("Print the table of supported ONNX ops (Markdown) and exit"),
     cl::cat(category));
+
+/// The PTX of every kernel module (gpu.binary objects), one after the other,
+/// each preceded by a comment with the module's name.
+std::string collectPtx(ModuleOp module) {
+  std::string text;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute attr : binary.getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(attr);
+      if (!object)
+        continue;
+      text += "// kernel module " + binary.getSymName().str() + "\n";
+      // PTX objects end with the NUL the driver wants; not in a text file.
+      text += object.getObject().getValue().rtrim(StringRef("\0", 1)).str();
+      if (!text.empty() && text.back() != '\n')
+        text += "\n";
+    }
+  });
+  return text;
+}
 
 /// "<file>: error: node 'n': message" for node locations, "<file>: error:
 /// message" for file locations.
@@ -221,9 +251,14 @@ int run() {
     return 1;
   }
 
-  if (target != "cpu") {
+  if (target != "cpu" && target != "cuda") {
     llvm::errs() << "tesselc: error: unknown target '" << target
-                 << "' (this build supports --target=cpu)\n";
+                 << "' (expected --target=cpu or --target=cuda)\n";
+    return 1;
+  }
+  bool cuda = target == "cuda";
+  if (emit == EmitKind::PTX && !cuda) {
+    llvm::errs() << "tesselc: error: --emit=ptx needs --target=cuda\n";
     return 1;
   }
   if (emit == EmitKind::Lib && outputPath == "-") {
@@ -237,6 +272,8 @@ int run() {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
+  // gpu-module-to-binary translates kernel modules to LLVM IR.
+  registerAllToLLVMIRTranslations(registry);
   MLIRContext context(registry);
   context.printOpOnDiagnostic(false);
   ScopedDiagnosticHandler handler(&context, [](Diagnostic &diag) {
@@ -297,16 +334,25 @@ int run() {
     if (emit != EmitKind::Linalg) {
       tessel::prepareEntryPoint(*module);
       PassManager llvmPm(&context);
-      tessel::CpuPipelineOptions cpuOptions;
-      cpuOptions.useBlas = useBlas;
-      tessel::buildCpuLLVMPipeline(llvmPm, cpuOptions);
+      if (cuda) {
+        tessel::CudaPipelineOptions cudaOptions;
+        cudaOptions.chip = gpuArch;
+        cudaOptions.libdevice = tessel::findLibdevice();
+        tessel::buildCudaLLVMPipeline(llvmPm, cudaOptions);
+      } else {
+        tessel::CpuPipelineOptions cpuOptions;
+        cpuOptions.useBlas = useBlas;
+        tessel::buildCpuLLVMPipeline(llvmPm, cpuOptions);
+      }
       if (failed(llvmPm.run(*module)))
         return 1;
     }
+    if (emit == EmitKind::PTX)
+      return finish(succeeded(writeOutput(outputPath, collectPtx(*module))));
     if (emit == EmitKind::Lib)
-      return finish(succeeded(tessel::emitCpuModel(
+      return finish(succeeded(tessel::emitModel(
           *module, *signature, outputPath, options.optLevel == 0 ? 1 : 3,
-          cpu)));
+          cpu, target)));
   }
 
   std::string text;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds what the GPU checks need on a machine with the CUDA toolkit but no
+# GPU: every model of test/models compiled with --target=cuda (-O0, -O2),
+# tessel-run and libtessel_rt, and a reference for tinylm_bytes (the CPU
+# target's output, which matches ONNX Runtime: test/e2e/run). The bundle is
+# what travels to the GPU machine (bench/gpu/run_checks.py runs it there).
+#
+#   bench/gpu/make_bundle.sh [BUILD_DIR] [BUNDLE_DIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$root/build}
+bundle=${2:-$root/.gpu-bundle}
+rm -rf "$bundle"
+mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/models"
+cp "$build/bin/tessel-run" "$bundle/bin/"
+cp "$build/lib/libtessel_rt.so" "$bundle/lib/"
+for onnx in "$root"/test/models/*.onnx; do
+  name=$(basename "$onnx" .onnx)
+  for opt in 0 2; do
+    "$build/bin/tesselc" "$onnx" -O$opt --target=cuda \
+      -o "$bundle/models/$name.O$opt.so"
+  done
+done
+# tinylm_bytes has no .npz: 2 x 256 bytes of text, the CPU result as the
+# reference.
+python3 - "$root" "$bundle" "$build" <<'PY'
+import os, subprocess, sys
+import numpy as np
+root, bundle, build = sys.argv[1:4]
+text = open(os.path.join(root, "README.md"), "rb").read()
+ids = np.frombuffer(text[:512].ljust(512, b" "), np.uint8).astype(np.int64)
+feeds = {"input_ids": ids.reshape(2, 256),
+         "attention_mask": np.ones((2, 256), np.int64)}
+inputs = os.path.join(bundle, "models", "tinylm_bytes_eager_ts.npz")
+np.savez(inputs, **feeds)
+cpu = os.path.join(bundle, "tinylm.cpu.so")
+subprocess.run([os.path.join(build, "bin", "tesselc"),
+                os.path.join(root, "test", "models",
+                             "tinylm_bytes_eager_ts.onnx"), "-o", cpu],
+               check=True)
+out = os.path.join(bundle, "tinylm.out.npz")
+subprocess.run([os.path.join(build, "bin", "tessel-run"), cpu, "--inputs",
+                inputs, "--outputs", out], check=True)
+with np.load(out) as o:
+    np.savez(inputs, out=o[list(o.keys())[0]], **feeds)
+for f in (cpu, cpu[:-3] + ".weights", out):
+    if os.path.exists(f):
+        os.remove(f)
+PY
+du -sh "$bundle"

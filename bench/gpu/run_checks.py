@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The GPU checks, on a machine with an NVIDIA GPU and a bundle made by
+bench/gpu/make_bundle.sh (no LLVM needed there).
+
+For every model of test/models compiled with --target=cuda at -O0 and -O2:
+tessel-run compares its outputs with `out` of the model's .npz (ONNX
+Runtime's result; tinylm_bytes: the CPU target's) at --rtol/--atol 1e-3, and
+times it (--bench). Writes a Markdown table and JSON, with date and GPU, to
+the output folder; exits non-zero if any model does not match.
+
+    python3 bench/gpu/run_checks.py --bundle .gpu-bundle --out $OUT
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+def gpu_name():
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version",
+                              "--format=csv,noheader"],
+                             stdout=subprocess.PIPE, universal_newlines=True,
+                             timeout=60).stdout.strip()
+        return out or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bundle", default=os.path.join(ROOT, ".gpu-bundle"))
+    p.add_argument("--out", required=True)
+    p.add_argument("--bench", type=int, default=20)
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = os.path.join(args.bundle, "lib") + (
+        ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    run = os.path.join(args.bundle, "bin", "tessel-run")
+    rows, failed = [], 0
+    for so in sorted(f for f in os.listdir(os.path.join(args.bundle, "models"))
+                     if f.endswith(".so")):
+        name, opt = re.match(r"(.+)\.O(\d)\.so$", so).groups()
+        npz = os.path.join(ROOT, "test", "models", name + ".npz")
+        if not os.path.exists(npz):
+            npz = os.path.join(args.bundle, "models", name + ".npz")
+        cmd = [run, os.path.join(args.bundle, "models", so), "--inputs", npz,
+               "--compare", npz, "--rtol", "1e-3", "--atol", "1e-3",
+               "--bench", str(args.bench)]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True,
+                           env=env, timeout=600)
+        err = re.search(r"max_abs_err=(\S+)", r.stdout)
+        median = re.search(r"median[ =:]+([0-9.]+) ?ms", r.stdout)
+        row = {"model": name, "opt": int(opt), "rc": r.returncode,
+               "max_abs_err": float(err.group(1)) if err else None,
+               "median_ms": float(median.group(1)) if median else None}
+        if r.returncode != 0:
+            failed += 1
+            row["output"] = r.stdout[-2000:]
+        rows.append(row)
+        print("%-24s -O%s rc=%d %s" % (name, opt, r.returncode,
+                                       r.stdout.strip().splitlines()[-3:]),
+              flush=True)
+    when = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M UTC")
+    gpu = gpu_name()
+    result = {"date": when, "gpu": gpu, "rows": rows, "failed": failed}
+    with open(os.path.join(args.out, "gpu-checks.json"), "w") as f:
+        json.dump(result, f, indent=2)
+    with open(os.path.join(args.out, "gpu-checks.md"), "w") as f:
+        f.write("# GPU end-to-end checks (--target=cuda)\n\n%s, %s\n\n" % (
+            when, gpu))
+        f.write("| model | opt | matches out (1e-3) | max abs err | "
+                "median ms |\n| --- | --- | --- | --- | --- |\n")
+        for row in rows:
+            f.write("| %s | -O%d | %s | %s | %s |\n" % (
+                row["model"], row["opt"], "yes" if row["rc"] == 0 else "NO",
+                row["max_abs_err"], row["median_ms"]))
+    print("%d of %d failed" % (failed, len(rows)))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

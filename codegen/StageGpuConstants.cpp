@@ -1,0 +1,73 @@
+//===- StageGpuConstants.cpp - constants GPU kernels can read -------------===//
+//
+// Host globals (memref.global) are not device memory. Before kernels are
+// outlined, every constant a gpu.launch reads gets a copy in a buffer the
+// host allocates (managed memory on the CUDA target), filled on the host
+// and freed at the end of the block that made it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+namespace mlir::tessel {
+#define GEN_PASS_DEF_TESSELSTAGEGPUCONSTANTSPASS
+#include "codegen/Passes.h.inc"
+} // namespace mlir::tessel
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+
+/// True if `v`, or a view of it, is used inside a gpu.launch.
+bool usedOnDevice(Value v) {
+  SmallVector<Value> work{v};
+  while (!work.empty()) {
+    Value x = work.pop_back_val();
+    for (Operation *user : x.getUsers()) {
+      if (user->getParentOfType<gpu::LaunchOp>())
+        return true;
+      if (isa<ViewLikeOpInterface>(user))
+        work.append(user->result_begin(), user->result_end());
+    }
+  }
+  return false;
+}
+
+struct TesselStageGpuConstantsPass
+    : tessel::impl::TesselStageGpuConstantsPassBase<
+          TesselStageGpuConstantsPass> {
+  void runOnOperation() override {
+    SmallVector<memref::GetGlobalOp> globals;
+    getOperation().walk([&](memref::GetGlobalOp op) {
+      if (!op->getParentOfType<gpu::LaunchOp>() && usedOnDevice(op))
+        globals.push_back(op);
+    });
+    for (memref::GetGlobalOp op : globals) {
+      auto type = cast<MemRefType>(op.getType());
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity()) {
+        op.emitError("internal: a constant with a dynamic shape or a "
+                     "layout cannot be staged for the GPU");
+        return signalPassFailure();
+      }
+      OpBuilder b(op);
+      b.setInsertionPointAfter(op);
+      Location loc = op.getLoc();
+      Value staged = b.create<memref::AllocOp>(loc, type);
+      b.create<linalg::CopyOp>(loc, op.getResult(), staged);
+      op.getResult().replaceUsesWithIf(staged, [&](OpOperand &use) {
+        return !isa<linalg::CopyOp>(use.getOwner()) ||
+               use.getOwner()->getOperand(1) != staged;
+      });
+      Block *block = op->getBlock();
+      b.setInsertionPoint(block->getTerminator());
+      b.create<memref::DeallocOp>(loc, staged);
+    }
+  }
+};
+
+} // namespace
