@@ -72,10 +72,11 @@ void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
 
-  // Every linalg op: parallel loops -> a GPU grid (outer loops over blocks,
-  // inner over threads; reductions stay loops inside the kernel).
+  // Every linalg op: parallel loops, tiled into blocks of threads, -> a GPU
+  // grid (reductions stay loops inside the kernel).
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createTesselTileGpuLoopsPass());
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createParallelLoopToGpuPass());
   // Constants the kernels read move to device-reachable memory.

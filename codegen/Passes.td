@@ -90,6 +90,24 @@ def TesselFuseElementwisePass
                            "affine::AffineDialect"];
 }
 
+def TesselTileGpuLoopsPass : Pass<"tessel-tile-gpu-loops", "func::FuncOp"> {
+  let summary = "Tiles each outermost scf.parallel so that its inner loop "
+                "maps to the threads of a GPU block.";
+  let description = [{
+    `gpu-map-parallel-loops` maps an scf.parallel to the grid and a nested
+    one to the threads of a block; a lone loop nest would run one thread per
+    block. Each outermost scf.parallel is tiled (no min/max bounds: the
+    inner loop runs the whole tile behind a guard) with tiles of at most
+    `threads` iterations, taken from the innermost dims first, so that
+    neighbouring threads touch neighbouring elements.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", "256",
+           "Iterations per tile (threads per block)">
+  ];
+  let dependentDialects = ["scf::SCFDialect", "arith::ArithDialect"];
+}
+
 def TesselStageGpuConstantsPass
     : Pass<"tessel-stage-gpu-constants", "func::FuncOp"> {
   let summary = "Copies the memref.global constants GPU kernels read into "

@@ -1,0 +1,39 @@
+// RUN: tessel-opt %s -tessel-stage-gpu-constants | FileCheck %s
+//
+// Constants a GPU kernel reads are copied into a host-allocated buffer
+// (managed memory on the CUDA target) before the launch, freed at the end.
+
+module attributes {gpu.container_module} {
+  memref.global "private" constant @table : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+  // CHECK-LABEL: func.func @kernel_reads_constant
+  // CHECK:         %[[G:.+]] = memref.get_global @table : memref<4xf32>
+  // CHECK-NEXT:    %[[S:.+]] = memref.alloc() : memref<4xf32>
+  // CHECK-NEXT:    linalg.copy ins(%[[G]] : memref<4xf32>) outs(%[[S]] : memref<4xf32>)
+  // CHECK-NEXT:    gpu.launch
+  // CHECK-NEXT:      memref.load %[[S]]
+  // CHECK:         memref.dealloc %[[S]] : memref<4xf32>
+  // CHECK-NEXT:    return
+  func.func @kernel_reads_constant(%out: memref<4xf32>) {
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %g = memref.get_global @table : memref<4xf32>
+    gpu.launch blocks(%bx, %by, %bz) in (%x = %c1, %y = %c1, %z = %c1) threads(%tx, %ty, %tz) in (%a = %c4, %b = %c1, %c = %c1) {
+      %v = memref.load %g[%tx] : memref<4xf32>
+      memref.store %v, %out[%tx] : memref<4xf32>
+      gpu.terminator
+    }
+    return
+  }
+  // A constant only the host reads stays where it is.
+  // CHECK-LABEL: func.func @host_only
+  // CHECK:         %[[G:.+]] = memref.get_global @table
+  // CHECK-NOT:     memref.alloc
+  // CHECK:         memref.load %[[G]]
+  func.func @host_only(%out: memref<4xf32>) {
+    %c0 = arith.constant 0 : index
+    %g = memref.get_global @table : memref<4xf32>
+    %v = memref.load %g[%c0] : memref<4xf32>
+    memref.store %v, %out[%c0] : memref<4xf32>
+    return
+  }
+}
