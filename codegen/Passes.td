@@ -96,10 +96,12 @@ def TesselTileGpuLoopsPass : Pass<"tessel-tile-gpu-loops", "func::FuncOp"> {
   let description = [{
     `gpu-map-parallel-loops` maps an scf.parallel to the grid and a nested
     one to the threads of a block; a lone loop nest would run one thread per
-    block. Each outermost scf.parallel is tiled (no min/max bounds: the
-    inner loop runs the whole tile behind a guard) with tiles of at most
-    `threads` iterations, taken from the innermost dims first, so that
-    neighbouring threads touch neighbouring elements.
+    block. Each outermost scf.parallel has its dims reversed (the innermost,
+    contiguous one becomes dim 0, i.e. x) and is tiled (no min/max bounds:
+    the inner loop runs the whole tile behind a guard) with tiles of at most
+    `threads` iterations from dim 0 on, within the block limits of x, y and
+    z (1024, 1024, 64), so that neighbouring threads touch neighbouring
+    elements.
   }];
   let options = [
     Option<"threads", "threads", "int64_t", "256",

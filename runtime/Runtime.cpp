@@ -9,6 +9,7 @@
 #include "tessel/runtime.h"
 
 #include "runtime/Error.h"
+#include "runtime/GpuDevice.h"
 #include "runtime/Manifest.h"
 #include "runtime/Weights.h"
 
@@ -51,8 +52,11 @@ struct tessel_model {
   void (*run)(void **) = nullptr;
   Manifest manifest;
   MappedWeights weights;
+  bool cuda = false;            // manifest target "cuda"
+  void *deviceWeights = nullptr; // cuda: the weights in managed memory
 
   ~tessel_model() {
+    tessel::rt::gpu::release(deviceWeights);
     weights.reset();
     if (library)
       ::dlclose(library);
@@ -299,6 +303,21 @@ Error loadModel(const char *pathArg, std::unique_ptr<tessel_model> &out) {
     return e;
 
   const Manifest &m = model->manifest;
+  if (m.target == "cuda") {
+    // The model's constructors loaded its kernels during dlopen; a failure
+    // there is the sticky error.
+    std::string why;
+    if (!gpu::available(why))
+      return Error::make(TESSEL_DEVICE_ERROR,
+                         "model " + file + " is compiled for CUDA, but " +
+                             why);
+    model->cuda = true;
+  } else if (m.target != "cpu") {
+    return Error::make(TESSEL_ABI_MISMATCH,
+                       "model " + file + " is compiled for target '" +
+                           m.target +
+                           "', which this runtime does not run (cpu, cuda)");
+  }
   if (!m.weightsFile.empty()) {
     // Beside the model as the caller named it; if that is a symlink with no
     // weights beside it, beside the file it points to.
@@ -316,6 +335,20 @@ Error loadModel(const char *pathArg, std::unique_ptr<tessel_model> &out) {
                              path, model->weights);
         e.failed())
       return e;
+    // CUDA kernels read the weights from memory the device reaches.
+    if (model->cuda && model->weights.size() > 0) {
+      model->deviceWeights = gpu::allocate(model->weights.size());
+      if (!model->deviceWeights)
+        return Error::make(TESSEL_OUT_OF_MEMORY,
+                           "out of memory copying the weights of " + file);
+      std::memcpy(model->deviceWeights, model->weights.data(),
+                  model->weights.size());
+      std::string sticky = gpu::stickyError();
+      if (!sticky.empty())
+        return Error::make(TESSEL_DEVICE_ERROR,
+                           "cannot load the weights of " + file + ": " +
+                               sticky);
+    }
   }
   out = std::move(model);
   return Error::success();
@@ -450,15 +483,28 @@ public:
         return e;
 
     // Descriptors: weights, inputs, and the output area the model fills.
+    // A CUDA model reads copies in managed memory.
     int64_t weights[5] = {0, 0, 0, 0, 1};
     if (model.weights.mapped()) {
-      weights[0] = weights[1] = pointerWord(model.weights.data());
+      const void *data =
+          model.cuda ? model.deviceWeights : model.weights.data();
+      weights[0] = weights[1] = pointerWord(data);
       weights[3] = static_cast<int64_t>(model.weights.size());
+    }
+    inputData.assign(nInputs, nullptr);
+    for (size_t i = 0; i < nInputs; ++i) {
+      inputData[i] = inputs[i]->data;
+      if (model.cuda) {
+        void *copy = gpu::allocate(inputs[i]->bytes);
+        deviceInputs.push_back(copy);
+        std::memcpy(copy, inputs[i]->data, inputs[i]->bytes);
+        inputData[i] = copy;
+      }
     }
     std::vector<std::vector<int64_t>> inputDescriptors(nInputs);
     for (size_t i = 0; i < nInputs; ++i) {
       inputDescriptors[i].resize(descriptorWords(inputs[i]->dims.size()));
-      fillContiguousDescriptor(inputDescriptors[i].data(), inputs[i]->data,
+      fillContiguousDescriptor(inputDescriptors[i].data(), inputData[i],
                                inputs[i]->dims);
     }
     size_t areaWords = 0;
@@ -473,10 +519,53 @@ public:
 
     model.run(args.data());
 
+    if (model.cuda) {
+      gpu::synchronize();
+      std::string sticky = gpu::stickyError();
+      if (!sticky.empty()) {
+        releaseReturned(area.data());
+        return Error::make(TESSEL_DEVICE_ERROR,
+                           "running " + model.path + ": " + sticky);
+      }
+    }
     return collectOutputs(area.data());
   }
 
+  ~Run() {
+    for (void *p : deviceInputs)
+      gpu::release(p);
+  }
+
 private:
+  /// Frees a buffer the model handed over.
+  void releaseBuffer(void *p) {
+    if (model.cuda)
+      gpu::release(p);
+    else
+      std::free(p);
+  }
+
+  /// After a failed CUDA run: frees every distinct buffer the model returned.
+  void releaseReturned(const int64_t *area) {
+    const Manifest &m = model.manifest;
+    std::vector<void *> freed;
+    size_t word = 0;
+    for (size_t i = 0; i < nOutputs; ++i) {
+      ReturnedOutput r;
+      describeReturned(area + word, m.outputs[i], r);
+      word += descriptorWords(m.outputs[i].dims.size());
+      if (r.foreign || !r.allocated)
+        continue;
+      bool done = false;
+      for (void *f : freed)
+        done |= f == r.allocated;
+      if (!done) {
+        freed.push_back(r.allocated);
+        releaseBuffer(r.allocated);
+      }
+    }
+  }
+
   Error collectOutputs(const int64_t *area) {
     const Manifest &m = model.manifest;
     std::vector<ReturnedOutput> returned(nOutputs);
@@ -499,7 +588,9 @@ private:
     };
     for (size_t i = 0; i < nOutputs && !e.failed(); ++i) {
       ReturnedOutput &r = returned[i];
-      if (!r.foreign && r.contiguous && !isClaimed(r.allocated)) {
+      // A CUDA model's buffers are managed memory: copied to host tensors.
+      if (!model.cuda && !r.foreign && r.contiguous &&
+          !isClaimed(r.allocated)) {
         // Zero copy: the tensor takes over the model's malloc'd buffer.
         auto t = std::make_unique<tessel_tensor>();
         t->dtype = m.outputs[i].dtype;
@@ -532,7 +623,7 @@ private:
         continue;
       freed.push_back(r.allocated);
       // Tensors that took their buffer are released below on failure.
-      std::free(r.allocated);
+      releaseBuffer(r.allocated);
     }
     if (e.failed())
       return e; // `tensors` frees the buffers it claimed
@@ -555,11 +646,17 @@ private:
         (within(r.allocated, model.weights.data(), model.weights.size()) ||
          within(r.data, model.weights.data(), model.weights.size())))
       r.foreign = true;
-    for (size_t i = 0; i < nInputs; ++i)
-      if (within(r.allocated, inputs[i]->data, inputs[i]->bytes) ||
-          within(r.data, inputs[i]->data, inputs[i]->bytes) ||
-          (r.allocated && r.allocated == inputs[i]->data))
+    if (model.cuda && model.deviceWeights &&
+        (within(r.allocated, model.deviceWeights, model.weights.size()) ||
+         within(r.data, model.deviceWeights, model.weights.size())))
+      r.foreign = true;
+    for (size_t i = 0; i < nInputs; ++i) {
+      const void *in = i < inputData.size() ? inputData[i] : inputs[i]->data;
+      if (within(r.allocated, in, inputs[i]->bytes) ||
+          within(r.data, in, inputs[i]->bytes) ||
+          (r.allocated && r.allocated == in))
         r.foreign = true;
+    }
     int64_t expected = 1;
     for (size_t i = rank; i-- > 0;) {
       if (r.sizes[i] > 1 && r.strides[i] != expected)
@@ -596,6 +693,8 @@ private:
   size_t nInputs;
   tessel_tensor **outputs;
   size_t nOutputs;
+  std::vector<void *> inputData;    // what the model reads, per input
+  std::vector<void *> deviceInputs; // cuda: managed copies, freed at the end
 };
 
 Error tensorInfo(const std::vector<TensorSpec> &specs, size_t index,
@@ -645,6 +744,8 @@ const char *tessel_status_string(tessel_status status) {
     return "out of memory";
   case TESSEL_INTERNAL:
     return "internal error";
+  case TESSEL_DEVICE_ERROR:
+    return "device error";
   }
   return "unknown status";
 }

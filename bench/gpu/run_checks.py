@@ -33,6 +33,28 @@ def gpu_name():
         return "unknown"
 
 
+def onnxruntime_ms(onnx_path, npz, runs):
+    """Median ms of ONNX Runtime (CPU) on the same inputs, or None."""
+    try:
+        import numpy as np
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    import time
+    session = ort.InferenceSession(onnx_path,
+                                   providers=["CPUExecutionProvider"])
+    with np.load(npz) as data:
+        feeds = {i.name: data[i.name] for i in session.get_inputs()}
+    for _ in range(3):
+        session.run(None, feeds)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        session.run(None, feeds)
+        times.append((time.perf_counter() - start) * 1e3)
+    return sorted(times)[len(times) // 2]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--bundle", default=os.path.join(ROOT, ".gpu-bundle"))
@@ -65,6 +87,10 @@ def main():
         if r.returncode != 0:
             failed += 1
             row["output"] = r.stdout[-2000:]
+        onnx_path = os.path.join(ROOT, "test", "models", name + ".onnx")
+        if opt == "2" and os.path.exists(onnx_path):
+            row["onnxruntime_cpu_ms"] = onnxruntime_ms(onnx_path, npz,
+                                                       args.bench)
         rows.append(row)
         print("%-24s -O%s rc=%d %s" % (name, opt, r.returncode,
                                        r.stdout.strip().splitlines()[-3:]),
@@ -78,12 +104,19 @@ def main():
     with open(os.path.join(args.out, "gpu-checks.md"), "w") as f:
         f.write("# GPU end-to-end checks (--target=cuda)\n\n%s, %s\n\n" % (
             when, gpu))
+        f.write("Each model runs on its `.npz` inputs (batch 2 x seq 16; "
+                "tinylm_bytes 2 x 256). `median ms`: tessel-run --bench on "
+                "the GPU; `ORT CPU ms`: ONNX Runtime on this machine's "
+                "CPU, same inputs, same run (-O2 rows).\n\n")
         f.write("| model | opt | matches out (1e-3) | max abs err | "
-                "median ms |\n| --- | --- | --- | --- | --- |\n")
+                "median ms | ORT CPU ms |\n"
+                "| --- | --- | --- | --- | --- | --- |\n")
         for row in rows:
-            f.write("| %s | -O%d | %s | %s | %s |\n" % (
+            ort_ms = row.get("onnxruntime_cpu_ms")
+            f.write("| %s | -O%d | %s | %s | %s | %s |\n" % (
                 row["model"], row["opt"], "yes" if row["rc"] == 0 else "NO",
-                row["max_abs_err"], row["median_ms"]))
+                row["max_abs_err"], row["median_ms"],
+                "%.3f" % ort_ms if ort_ms is not None else ""))
     print("%d of %d failed" % (failed, len(rows)))
     return 1 if failed else 0
 

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessel/runtime.h"
+#include "runtime/GpuDevice.h"
 #include "runtime/Manifest.h"
 #include "runtime/Weights.h"
 #include "tessel/runtime.hpp"
@@ -190,6 +191,7 @@ TEST(Dtype, SizesAndNames) {
 TEST(Status, Strings) {
   EXPECT_STREQ(tessel_status_string(TESSEL_OK), "ok");
   EXPECT_STREQ(tessel_status_string(TESSEL_WEIGHTS_ERROR), "weights error");
+  EXPECT_STREQ(tessel_status_string(TESSEL_DEVICE_ERROR), "device error");
   EXPECT_STREQ(tessel_status_string((tessel_status)77), "unknown status");
 }
 
@@ -479,6 +481,69 @@ TEST_F(RuntimeTest, LoadAndDescribe) {
   EXPECT_EQ(tessel_model_input_info(model, 0, nullptr),
             TESSEL_INVALID_ARGUMENT);
   tessel_model_free(model);
+}
+
+TEST_F(RuntimeTest, LoadUnknownTarget) {
+  std::string path = buildModel("tpu", "tessel-model 1\ntarget tpu\n"
+                                       "weights - 0 0\n"
+                                       "input x f32 2 -1 4\n"
+                                       "output y f32 2 -1 4\n");
+  ASSERT_FALSE(path.empty());
+  std::string message = loadFails(path, TESSEL_ABI_MISMATCH);
+  EXPECT_THAT(message, HasSubstr("is compiled for target 'tpu', which this "
+                                 "runtime does not run"));
+}
+
+//===----------------------------------------------------------------------===//
+// CUDA models without a GPU (CI machines have none)
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+void *_mlir_memref_to_llvm_alloc(size_t bytes);
+void _mlir_memref_to_llvm_free(void *p);
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t smem, void *stream,
+                      void **params, void **extra, size_t paramsCount);
+void *mgpuModuleGetFunction(void *module, const char *name);
+}
+
+TEST_F(RuntimeTest, CudaModelWithoutGpu) {
+  std::string why;
+  if (gpu::available(why))
+    GTEST_SKIP() << "this machine has a GPU";
+  EXPECT_FALSE(why.empty());
+  std::string path = buildModel("cuda", "tessel-model 1\ntarget cuda\n"
+                                        "weights - 0 0\n"
+                                        "input x f32 2 -1 4\n"
+                                        "output y f32 2 -1 4\n");
+  ASSERT_FALSE(path.empty());
+  std::string message = loadFails(path, TESSEL_DEVICE_ERROR);
+  EXPECT_THAT(message, HasSubstr("is compiled for CUDA, but " + why));
+  // CPU models still load and run afterwards.
+  std::string cpu = buildModel("add_one", kAddOneManifest);
+  tessel_model *model = nullptr;
+  ASSERT_EQ(tessel_model_load(cpu.c_str(), &model), TESSEL_OK)
+      << tessel_last_error();
+  tessel_model_free(model);
+}
+
+TEST(GpuDevice, NoGpuFallsBackWithoutCrashing) {
+  std::string why;
+  if (gpu::available(why))
+    GTEST_SKIP() << "this machine has a GPU";
+  // What a CUDA model's host code calls: memory it can use, launches that
+  // do nothing, no crash.
+  auto *p = static_cast<char *>(_mlir_memref_to_llvm_alloc(4096));
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 7, 4096);
+  EXPECT_EQ(p[4095], 7);
+  _mlir_memref_to_llvm_free(p);
+  _mlir_memref_to_llvm_free(nullptr);
+  EXPECT_EQ(mgpuModuleGetFunction(nullptr, "main_kernel"), nullptr);
+  mgpuLaunchKernel(nullptr, 1, 1, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr,
+                   0);
+  EXPECT_FALSE(gpu::synchronize());
 }
 
 TEST_F(RuntimeTest, LoadRelativePathWithoutSlash) {

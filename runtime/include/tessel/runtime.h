@@ -65,6 +65,10 @@ typedef enum tessel_status {
   TESSEL_OUT_OF_MEMORY = 8,
   /* A bug in tessel or in the compiled model. */
   TESSEL_INTERNAL = 9,
+  /* A CUDA model on a machine without a usable GPU or driver, or a CUDA
+   * error (the message says which; after one, CUDA models of this process
+   * keep failing, CPU models still run). */
+  TESSEL_DEVICE_ERROR = 10,
 } tessel_status;
 
 /* "ok", "invalid argument", ...; "unknown status" for other values. The

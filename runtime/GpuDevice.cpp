@@ -1,0 +1,516 @@
+//===- GpuDevice.cpp - the CUDA driver, loaded at run time ----------------===//
+//
+// See GpuDevice.h. The driver's types are declared here (opaque handles,
+// CUresult as int) so that building the runtime needs no CUDA headers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/GpuDevice.h"
+
+#include <dlfcn.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+namespace {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using Handle = void *; // CUcontext, CUmodule, CUfunction, CUstream, CUevent
+constexpr CUresult kSuccess = 0;
+constexpr unsigned kAttachGlobal = 1; // CU_MEM_ATTACH_GLOBAL
+
+/// The driver entry points the runtime uses.
+struct Driver {
+  CUresult (*init)(unsigned);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*deviceGetName)(char *, int, CUdevice);
+  CUresult (*primaryCtxRetain)(Handle *, CUdevice);
+  CUresult (*ctxSetCurrent)(Handle);
+  CUresult (*ctxSynchronize)();
+  CUresult (*moduleLoadData)(Handle *, const void *);
+  CUresult (*moduleUnload)(Handle);
+  CUresult (*moduleGetFunction)(Handle *, Handle, const char *);
+  CUresult (*launchKernel)(Handle, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, Handle, void **,
+                           void **);
+  CUresult (*streamCreate)(Handle *, unsigned);
+  CUresult (*streamSynchronize)(Handle);
+  CUresult (*streamWaitEvent)(Handle, Handle, unsigned);
+  CUresult (*eventCreate)(Handle *, unsigned);
+  CUresult (*eventDestroy)(Handle);
+  CUresult (*eventSynchronize)(Handle);
+  CUresult (*eventRecord)(Handle, Handle);
+  CUresult (*memAllocManaged)(CUdeviceptr *, size_t, unsigned);
+  CUresult (*memFree)(CUdeviceptr);
+  CUresult (*memGetInfo)(size_t *, size_t *);
+  CUresult (*memcpy)(CUdeviceptr, CUdeviceptr, size_t);
+  CUresult (*memsetD32)(CUdeviceptr, unsigned, size_t);
+  CUresult (*memsetD16)(CUdeviceptr, unsigned short, size_t);
+  CUresult (*getErrorName)(CUresult, const char **);
+  CUresult (*getErrorString)(CUresult, const char **);
+};
+
+struct State {
+  std::mutex mutex;
+  bool tried = false;      // initialisation attempted
+  bool ready = false;      // driver loaded, context retained
+  std::string unavailable; // why not ready
+  std::string sticky;      // the first failure after init
+  Driver cu{};
+  void *library = nullptr;
+  CUdevice device = 0;
+  int requestedDevice = -1;
+  Handle context = nullptr;
+  std::string name;
+  std::unordered_set<void *> hostFallback; // allocate() fell back to malloc
+};
+
+State &state() {
+  static State *s = new State; // never destroyed: models may outlive statics
+  return *s;
+}
+
+thread_local Handle threadStream = nullptr;
+
+std::string describe(const Driver &cu, CUresult r) {
+  const char *name = nullptr, *text = nullptr;
+  if (cu.getErrorName)
+    cu.getErrorName(r, &name);
+  if (cu.getErrorString)
+    cu.getErrorString(r, &text);
+  std::string s = name ? name : "CUDA error " + std::to_string(r);
+  if (text)
+    s += std::string(" (") + text + ")";
+  return s;
+}
+
+/// Records the first failure; later ones keep the first message.
+void setSticky(State &s, const std::string &message) {
+  if (s.sticky.empty())
+    s.sticky = message +
+               "; the CUDA runtime of this process is unusable from now on";
+}
+
+/// Checks a driver call made with the mutex held.
+bool check(State &s, CUresult r, const char *call) {
+  if (r == kSuccess)
+    return true;
+  setSticky(s, std::string("CUDA error in ") + call + ": " + describe(s.cu, r));
+  return false;
+}
+
+template <typename F> bool resolve(void *lib, F &f, const char *name) {
+  f = reinterpret_cast<F>(::dlsym(lib, name));
+  return f != nullptr;
+}
+
+/// Loads the driver and retains the context; with the mutex held.
+bool initLocked(State &s) {
+  if (s.tried)
+    return s.ready;
+  s.tried = true;
+  ::dlerror();
+  s.library = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!s.library) {
+    const char *why = ::dlerror();
+    s.unavailable = std::string("no CUDA driver: libcuda.so.1 could not be "
+                                "loaded (") +
+                    (why ? why : "unknown reason") + ")";
+    return false;
+  }
+  Driver &cu = s.cu;
+  struct Entry {
+    bool ok;
+    const char *name;
+  } entries[] = {
+      {resolve(s.library, cu.init, "cuInit"), "cuInit"},
+      {resolve(s.library, cu.deviceGetCount, "cuDeviceGetCount"),
+       "cuDeviceGetCount"},
+      {resolve(s.library, cu.deviceGet, "cuDeviceGet"), "cuDeviceGet"},
+      {resolve(s.library, cu.deviceGetName, "cuDeviceGetName"),
+       "cuDeviceGetName"},
+      {resolve(s.library, cu.primaryCtxRetain, "cuDevicePrimaryCtxRetain"),
+       "cuDevicePrimaryCtxRetain"},
+      {resolve(s.library, cu.ctxSetCurrent, "cuCtxSetCurrent"),
+       "cuCtxSetCurrent"},
+      {resolve(s.library, cu.ctxSynchronize, "cuCtxSynchronize"),
+       "cuCtxSynchronize"},
+      {resolve(s.library, cu.moduleLoadData, "cuModuleLoadData"),
+       "cuModuleLoadData"},
+      {resolve(s.library, cu.moduleUnload, "cuModuleUnload"),
+       "cuModuleUnload"},
+      {resolve(s.library, cu.moduleGetFunction, "cuModuleGetFunction"),
+       "cuModuleGetFunction"},
+      {resolve(s.library, cu.launchKernel, "cuLaunchKernel"),
+       "cuLaunchKernel"},
+      {resolve(s.library, cu.streamCreate, "cuStreamCreate"),
+       "cuStreamCreate"},
+      {resolve(s.library, cu.streamSynchronize, "cuStreamSynchronize"),
+       "cuStreamSynchronize"},
+      {resolve(s.library, cu.streamWaitEvent, "cuStreamWaitEvent"),
+       "cuStreamWaitEvent"},
+      {resolve(s.library, cu.eventCreate, "cuEventCreate"), "cuEventCreate"},
+      {resolve(s.library, cu.eventDestroy, "cuEventDestroy_v2"),
+       "cuEventDestroy_v2"},
+      {resolve(s.library, cu.eventSynchronize, "cuEventSynchronize"),
+       "cuEventSynchronize"},
+      {resolve(s.library, cu.eventRecord, "cuEventRecord"), "cuEventRecord"},
+      {resolve(s.library, cu.memAllocManaged, "cuMemAllocManaged"),
+       "cuMemAllocManaged"},
+      {resolve(s.library, cu.memFree, "cuMemFree_v2"), "cuMemFree_v2"},
+      {resolve(s.library, cu.memGetInfo, "cuMemGetInfo_v2"),
+       "cuMemGetInfo_v2"},
+      {resolve(s.library, cu.memcpy, "cuMemcpy"), "cuMemcpy"},
+      {resolve(s.library, cu.memsetD32, "cuMemsetD32_v2"), "cuMemsetD32_v2"},
+      {resolve(s.library, cu.memsetD16, "cuMemsetD16_v2"), "cuMemsetD16_v2"},
+      {resolve(s.library, cu.getErrorName, "cuGetErrorName"),
+       "cuGetErrorName"},
+      {resolve(s.library, cu.getErrorString, "cuGetErrorString"),
+       "cuGetErrorString"},
+  };
+  for (const Entry &e : entries)
+    if (!e.ok) {
+      s.unavailable = std::string("the CUDA driver lacks ") + e.name +
+                      " (too old a driver?)";
+      return false;
+    }
+  CUresult r = cu.init(0);
+  if (r != kSuccess) {
+    s.unavailable = "cuInit failed: " + describe(cu, r);
+    return false;
+  }
+  int count = 0;
+  r = cu.deviceGetCount(&count);
+  if (r != kSuccess || count == 0) {
+    s.unavailable = r != kSuccess ? "cuDeviceGetCount failed: " + describe(cu, r)
+                                  : std::string("no CUDA device");
+    return false;
+  }
+  int ordinal = s.requestedDevice;
+  if (ordinal < 0) {
+    const char *env = std::getenv("TESSEL_CUDA_DEVICE");
+    ordinal = env && *env ? std::atoi(env) : 0;
+  }
+  if (ordinal < 0 || ordinal >= count) {
+    s.unavailable = "CUDA device " + std::to_string(ordinal) +
+                    " does not exist (" + std::to_string(count) +
+                    " device(s); TESSEL_CUDA_DEVICE selects one)";
+    return false;
+  }
+  if ((r = cu.deviceGet(&s.device, ordinal)) != kSuccess ||
+      (r = cu.primaryCtxRetain(&s.context, s.device)) != kSuccess) {
+    s.unavailable = "cannot open CUDA device " + std::to_string(ordinal) +
+                    ": " + describe(cu, r);
+    return false;
+  }
+  char name[256] = {0};
+  cu.deviceGetName(name, sizeof name - 1, s.device);
+  s.name = std::string(name) + " (device " + std::to_string(ordinal) + ")";
+  s.ready = true;
+  return true;
+}
+
+/// Initialised, no sticky error, and the context current on this thread;
+/// with the mutex held.
+bool usable(State &s) {
+  if (!initLocked(s) || !s.sticky.empty())
+    return false;
+  return check(s, s.cu.ctxSetCurrent(s.context), "cuCtxSetCurrent");
+}
+
+/// This thread's stream (created once; the lowering creates and destroys a
+/// stream around every launch, which would cost more than the launch).
+Handle streamLocked(State &s) {
+  if (!threadStream)
+    check(s, s.cu.streamCreate(&threadStream, 0), "cuStreamCreate");
+  return threadStream;
+}
+
+} // namespace
+
+namespace tessel::rt::gpu {
+
+bool available(std::string &why) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!initLocked(s)) {
+    why = s.unavailable;
+    return false;
+  }
+  if (!s.sticky.empty()) {
+    why = s.sticky;
+    return false;
+  }
+  if (!check(s, s.cu.ctxSetCurrent(s.context), "cuCtxSetCurrent")) {
+    why = s.sticky;
+    return false;
+  }
+  return true;
+}
+
+std::string stickyError() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return s.sticky;
+}
+
+void *allocate(size_t bytes) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  size_t size = bytes ? bytes : 1;
+  if (usable(s)) {
+    CUdeviceptr p = 0;
+    CUresult r = s.cu.memAllocManaged(&p, size, kAttachGlobal);
+    if (r == kSuccess)
+      return reinterpret_cast<void *>(static_cast<uintptr_t>(p));
+    size_t freeBytes = 0, total = 0;
+    s.cu.memGetInfo(&freeBytes, &total);
+    setSticky(s, "CUDA out of memory allocating " + std::to_string(size) +
+                     " bytes (" + std::to_string(freeBytes) + " of " +
+                     std::to_string(total) + " bytes free): " +
+                     describe(s.cu, r));
+  }
+  // No device memory: host memory keeps the host code from crashing; no
+  // kernel runs any more (sticky error), and the run reports the error.
+  void *p = std::malloc(size);
+  if (p)
+    s.hostFallback.insert(p);
+  return p;
+}
+
+void release(void *p) {
+  if (!p)
+    return;
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  auto it = s.hostFallback.find(p);
+  if (it != s.hostFallback.end()) {
+    s.hostFallback.erase(it);
+    std::free(p);
+    return;
+  }
+  if (s.ready) {
+    s.cu.ctxSetCurrent(s.context);
+    check(s, s.cu.memFree(reinterpret_cast<uintptr_t>(p)), "cuMemFree");
+  }
+}
+
+bool synchronize() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return false;
+  return check(s, s.cu.ctxSynchronize(), "cuCtxSynchronize");
+}
+
+std::string deviceName() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return s.name;
+}
+
+} // namespace tessel::rt::gpu
+
+//===----------------------------------------------------------------------===//
+// What a CUDA model.so imports (MLIR's GPU-to-LLVM lowering)
+//===----------------------------------------------------------------------===//
+
+#define TESSEL_GPU_EXPORT extern "C" __attribute__((visibility("default")))
+
+using tessel::rt::gpu::allocate;
+using tessel::rt::gpu::release;
+
+TESSEL_GPU_EXPORT void *mgpuModuleLoad(void *data, size_t size) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s)) {
+    if (s.sticky.empty() && !s.unavailable.empty())
+      setSticky(s, "a CUDA model was loaded, but " + s.unavailable);
+    return nullptr;
+  }
+  // PTX must end with a NUL; a cubin/fatbin is passed as it is.
+  std::vector<char> image(static_cast<const char *>(data),
+                          static_cast<const char *>(data) + size);
+  image.push_back('\0');
+  Handle module = nullptr;
+  if (!check(s, s.cu.moduleLoadData(&module, image.data()),
+             "cuModuleLoadData"))
+    return nullptr;
+  return module;
+}
+
+TESSEL_GPU_EXPORT void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
+  return mgpuModuleLoad(data, std::strlen(static_cast<const char *>(data)));
+}
+
+TESSEL_GPU_EXPORT void mgpuModuleUnload(void *module) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (module && s.ready) {
+    s.cu.ctxSetCurrent(s.context);
+    s.cu.moduleUnload(module); // at exit the context may be gone: unchecked
+  }
+}
+
+TESSEL_GPU_EXPORT void *mgpuModuleGetFunction(void *module,
+                                              const char *name) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!module || !usable(s))
+    return nullptr;
+  Handle function = nullptr;
+  if (!check(s, s.cu.moduleGetFunction(&function, module, name),
+             "cuModuleGetFunction"))
+    return nullptr;
+  return function;
+}
+
+TESSEL_GPU_EXPORT void mgpuLaunchKernel(void *function, intptr_t gridX,
+                                        intptr_t gridY, intptr_t gridZ,
+                                        intptr_t blockX, intptr_t blockY,
+                                        intptr_t blockZ, int32_t smem,
+                                        void *stream, void **params,
+                                        void **extra, size_t /*paramsCount*/) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return;
+  if (!function) {
+    setSticky(s, "a kernel of the model could not be loaded");
+    return;
+  }
+  if (gridX <= 0 || gridY <= 0 || gridZ <= 0 || blockX <= 0 || blockY <= 0 ||
+      blockZ <= 0)
+    return; // an empty problem: nothing to do
+  check(s,
+        s.cu.launchKernel(function, (unsigned)gridX, (unsigned)gridY,
+                          (unsigned)gridZ, (unsigned)blockX, (unsigned)blockY,
+                          (unsigned)blockZ, (unsigned)smem,
+                          stream ? stream : streamLocked(s), params, extra),
+        "cuLaunchKernel");
+}
+
+TESSEL_GPU_EXPORT void *mgpuStreamCreate() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return nullptr;
+  return streamLocked(s);
+}
+
+TESSEL_GPU_EXPORT void mgpuStreamDestroy(void * /*stream*/) {
+  // The thread's stream is reused by every launch.
+}
+
+TESSEL_GPU_EXPORT void mgpuStreamSynchronize(void *stream) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return;
+  check(s, s.cu.streamSynchronize(stream ? stream : streamLocked(s)),
+        "cuStreamSynchronize");
+}
+
+TESSEL_GPU_EXPORT void mgpuStreamWaitEvent(void *stream, void *event) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s) || !event)
+    return;
+  check(s, s.cu.streamWaitEvent(stream ? stream : streamLocked(s), event, 0),
+        "cuStreamWaitEvent");
+}
+
+TESSEL_GPU_EXPORT void *mgpuEventCreate() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  Handle event = nullptr;
+  if (usable(s))
+    check(s, s.cu.eventCreate(&event, /*CU_EVENT_DISABLE_TIMING=*/2),
+          "cuEventCreate");
+  return event;
+}
+
+TESSEL_GPU_EXPORT void mgpuEventDestroy(void *event) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (event && s.ready)
+    check(s, s.cu.eventDestroy(event), "cuEventDestroy");
+}
+
+TESSEL_GPU_EXPORT void mgpuEventSynchronize(void *event) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (event && usable(s))
+    check(s, s.cu.eventSynchronize(event), "cuEventSynchronize");
+}
+
+TESSEL_GPU_EXPORT void mgpuEventRecord(void *event, void *stream) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (event && usable(s))
+    check(s, s.cu.eventRecord(event, stream ? stream : streamLocked(s)),
+          "cuEventRecord");
+}
+
+TESSEL_GPU_EXPORT void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/,
+                                     bool /*isHostShared*/) {
+  return allocate(bytes);
+}
+
+TESSEL_GPU_EXPORT void mgpuMemFree(void *p, void * /*stream*/) { release(p); }
+
+TESSEL_GPU_EXPORT void mgpuMemcpy(void *dst, void *src, size_t bytes,
+                                  void * /*stream*/) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s) || bytes == 0)
+    return;
+  check(s,
+        s.cu.memcpy(reinterpret_cast<uintptr_t>(dst),
+                    reinterpret_cast<uintptr_t>(src), bytes),
+        "cuMemcpy");
+}
+
+TESSEL_GPU_EXPORT void mgpuMemset32(void *dst, unsigned value, size_t count,
+                                    void * /*stream*/) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (usable(s) && count)
+    check(s, s.cu.memsetD32(reinterpret_cast<uintptr_t>(dst), value, count),
+          "cuMemsetD32");
+}
+
+TESSEL_GPU_EXPORT void mgpuMemset16(void *dst, unsigned short value,
+                                    size_t count, void * /*stream*/) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (usable(s) && count)
+    check(s, s.cu.memsetD16(reinterpret_cast<uintptr_t>(dst), value, count),
+          "cuMemsetD16");
+}
+
+TESSEL_GPU_EXPORT void mgpuSetDefaultDevice(int32_t device) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.tried)
+    s.requestedDevice = device;
+}
+
+// Host allocations of a CUDA model: kernels read and write them too.
+TESSEL_GPU_EXPORT void *_mlir_memref_to_llvm_alloc(size_t bytes) {
+  return allocate(bytes);
+}
+
+TESSEL_GPU_EXPORT void *_mlir_memref_to_llvm_aligned_alloc(size_t /*align*/,
+                                                           size_t bytes) {
+  return allocate(bytes); // managed memory is 256-byte aligned or better
+}
+
+TESSEL_GPU_EXPORT void _mlir_memref_to_llvm_free(void *p) { release(p); }

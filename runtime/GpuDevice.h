@@ -1,0 +1,48 @@
+//===- GpuDevice.h - the CUDA driver, loaded at run time --------*- C++ -*-===//
+//
+// libtessel_rt runs CUDA models through the driver API of `libcuda.so.1`,
+// which it opens with dlopen the first time a CUDA model needs it: the
+// runtime itself never links it, so it loads and runs CPU models on
+// machines without a GPU. A CUDA model.so imports its kernel launches
+// (MLIR's mgpu* entry points) and its allocations (`_mlir_memref_to_llvm_*`)
+// from the runtime; they are implemented here.
+//
+// Every driver call is checked. The first failure is recorded as a sticky
+// error: from then on nothing is launched (so a broken context cannot crash
+// the process), allocations fall back to host memory, and the runtime
+// reports the message for the run and for every later CUDA model.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TESSEL_RUNTIME_GPUDEVICE_H
+#define TESSEL_RUNTIME_GPUDEVICE_H
+
+#include <cstddef>
+#include <string>
+
+namespace tessel::rt::gpu {
+
+/// Loads the driver and makes the device's primary context current on this
+/// thread (once per process; cheap afterwards). False, with the reason in
+/// `why`, when there is no usable GPU or the sticky error is set.
+bool available(std::string &why);
+
+/// The sticky error's message; empty while there is none.
+std::string stickyError();
+
+/// Memory the host and the device both reach (managed memory); falls back to
+/// host memory, with the sticky error set, when the device has none left.
+/// Never null for `bytes` > 0.
+void *allocate(size_t bytes);
+/// Frees what `allocate` returned (null: nothing).
+void release(void *p);
+
+/// Waits for the device; false (sticky error set) on failure.
+bool synchronize();
+
+/// "NVIDIA H100 80GB HBM3 (device 0)", for messages.
+std::string deviceName();
+
+} // namespace tessel::rt::gpu
+
+#endif // TESSEL_RUNTIME_GPUDEVICE_H
