@@ -18,8 +18,7 @@ For each sequence length (batch 1, 8 heads, head dim 64, self-attention):
   unfused 4-D -O0  the graph on [1, heads, seq, dim] as exporters write it
                    (its batch_matmuls stay named ops since
                    tessel-fuse-elementwise replaced upstream's fusion, which
-                   folded the reshapes into them and lost OpenBLAS); up to
-                   --loops-max-seq
+                   folded the reshapes into them and lost OpenBLAS)
 
 each without and with a causal mask (fused: is_causal = 1; unfused: a
 [seq, seq] bool mask input and Where). Every model is timed by
@@ -170,8 +169,7 @@ def main():
                     row = dict(seq=seq, causal=causal, variant=name,
                                runs=runs)
                     rows.append(row)
-                    if ("loops" in name or "4-D" in name) and \
-                            seq > args.loops_max_seq:
+                    if "loops" in name and seq > args.loops_max_seq:
                         row["status"] = "not run (seq > --loops-max-seq)"
                         continue
                     path = os.path.join(workdir, "m.onnx")
