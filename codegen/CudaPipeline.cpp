@@ -71,6 +71,12 @@ void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  // f32 matrix products: cuBLAS, through the runtime.
+  if (options.useCublas) {
+    TesselLinalgToBlasPassOptions blas;
+    blas.gemm = "tessel_cuda_sgemm";
+    pm.addNestedPass<func::FuncOp>(createTesselLinalgToBlasPass(blas));
+  }
 
   // Every linalg op: parallel loops, tiled into blocks of threads, -> a GPU
   // grid (reductions stay loops inside the kernel).

@@ -22,6 +22,9 @@ struct CudaPipelineOptions {
   /// CUDA math library; empty: none (f32 math is approximated by
   /// tessel-approximate-math before the kernels are outlined).
   std::string libdevice;
+  /// f32 matrix products call the runtime's `tessel_cuda_sgemm` (cuBLAS)
+  /// instead of becoming generated kernels.
+  bool useCublas = true;
 };
 
 /// linalg on tensors -> bufferized -> one kernel per loop nest (PTX) + host

@@ -30,7 +30,6 @@ namespace {
 constexpr int kRowMajor = 101;
 constexpr int kNoTrans = 111;
 constexpr int kTrans = 112;
-constexpr StringLiteral kSgemm = "cblas_sgemm";
 
 /// How a 2-D (per batch) operand is laid out in memory.
 struct MatrixLayout {
@@ -52,8 +51,9 @@ std::optional<MatrixLayout> matrixLayout(MemRefType type) {
   return std::nullopt;
 }
 
-func::FuncOp getOrDeclareSgemm(ModuleOp module, OpBuilder &b) {
-  if (auto f = module.lookupSymbol<func::FuncOp>(kSgemm))
+func::FuncOp getOrDeclareSgemm(ModuleOp module, OpBuilder &b,
+                               StringRef name) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
@@ -62,7 +62,7 @@ func::FuncOp getOrDeclareSgemm(ModuleOp module, OpBuilder &b) {
   auto type = b.getFunctionType(
       {i32, i32, i32, i32, i32, i32, f32, ptr, i32, ptr, i32, f32, ptr, i32},
       {});
-  auto f = b.create<func::FuncOp>(module.getLoc(), kSgemm, type);
+  auto f = b.create<func::FuncOp>(module.getLoc(), name, type);
   f.setPrivate();
   return f;
 }
@@ -122,7 +122,8 @@ Value offsetPointer(OpBuilder &b, Location loc, Value base, Value elements) {
 }
 
 /// Rewrites one contraction; `transposeB` for the *_transpose_b forms.
-LogicalResult rewriteToSgemm(linalg::LinalgOp op, bool batched, bool transposeB,
+LogicalResult rewriteToSgemm(linalg::LinalgOp op, StringRef gemm,
+                             bool batched, bool transposeB,
                              PatternRewriter &rewriter) {
   if (!op.hasPureBufferSemantics())
     return rewriter.notifyMatchFailure(op, "not on buffers");
@@ -142,7 +143,7 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, bool batched, bool transposeB,
 
   Location loc = op.getLoc();
   auto module = op->getParentOfType<ModuleOp>();
-  func::FuncOp sgemm = getOrDeclareSgemm(module, rewriter);
+  func::FuncOp sgemm = getOrDeclareSgemm(module, rewriter, gemm);
   MatrixOperand ma = describe(rewriter, loc, a), mb = describe(rewriter, loc, bm),
                 mc = describe(rewriter, loc, c);
   unsigned r = batched ? 1 : 0;
@@ -207,23 +208,27 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, bool batched, bool transposeB,
 
 template <typename OpTy, bool Batched, bool TransposeB>
 struct ContractionToSgemm : OpRewritePattern<OpTy> {
-  using OpRewritePattern<OpTy>::OpRewritePattern;
+  ContractionToSgemm(MLIRContext *context, StringRef gemm)
+      : OpRewritePattern<OpTy>(context), gemm(gemm.str()) {}
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
-    return rewriteToSgemm(cast<linalg::LinalgOp>(op.getOperation()), Batched,
+    return rewriteToSgemm(cast<linalg::LinalgOp>(op.getOperation()), gemm,
+                          Batched,
                           TransposeB, rewriter);
   }
+  std::string gemm;
 };
 
 struct TesselLinalgToBlasPass
     : tessel::impl::TesselLinalgToBlasPassBase<TesselLinalgToBlasPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<ContractionToSgemm<linalg::MatmulOp, false, false>,
                  ContractionToSgemm<linalg::MatmulTransposeBOp, false, true>,
                  ContractionToSgemm<linalg::BatchMatmulOp, true, false>,
                  ContractionToSgemm<linalg::BatchMatmulTransposeBOp, true, true>>(
-        &getContext());
+        &getContext(), gemm);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

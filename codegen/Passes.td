@@ -68,7 +68,14 @@ def TesselLinalgToBlasPass : Pass<"tessel-linalg-to-blas", "func::FuncOp"> {
     column-major become `func.call @cblas_sgemm` (one per batch entry, in an
     `scf.for`), guarded against empty problems. Other element types and
     layouts keep the loop lowering. The model library then links OpenBLAS.
+    With `gemm=tessel_cuda_sgemm` (the CUDA target) the calls go to the
+    runtime's cuBLAS-backed function of the same signature instead.
   }];
+  let options = [
+    Option<"gemm", "gemm", "std::string", "\"cblas_sgemm\"",
+           "The function called: cblas_sgemm, or tessel_cuda_sgemm (same "
+           "CBLAS signature, on memory the GPU reaches)">
+  ];
   let dependentDialects = [
     "LLVM::LLVMDialect", "scf::SCFDialect", "arith::ArithDialect",
     "memref::MemRefDialect", "func::FuncDialect"
@@ -117,7 +124,8 @@ def TesselStageGpuConstantsPass
   let description = [{
     After `convert-parallel-loops-to-gpu`, kernels would read constants
     (small folded tensors) straight from host globals. Each
-    `memref.get_global` outside a `gpu.launch` whose value a launch uses is
+    `memref.get_global` outside a `gpu.launch` whose value a launch uses
+    (or whose pointer goes to `tessel_cuda_sgemm`) is
     replaced by a fresh buffer (`memref.alloc`, managed memory on the CUDA
     target) filled with `linalg.copy` on the host, and freed before the
     terminator of its block.

@@ -1,14 +1,16 @@
 //===- StageGpuConstants.cpp - constants GPU kernels can read -------------===//
 //
 // Host globals (memref.global) are not device memory. Before kernels are
-// outlined, every constant a gpu.launch reads gets a copy in a buffer the
-// host allocates (managed memory on the CUDA target), filled on the host
-// and freed at the end of the block that made it.
+// outlined, every constant a gpu.launch reads, or whose pointer goes to the
+// runtime's cuBLAS product, gets a copy in a buffer the host allocates
+// (managed memory on the CUDA target), filled on the host and freed at the
+// end of the block that made it.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -23,16 +25,22 @@ using namespace mlir::tessel;
 
 namespace {
 
-/// True if `v`, or a view of it, is used inside a gpu.launch.
+/// True if `v`, or anything computed from it (a view, its pointer), is used
+/// inside a gpu.launch or passed to the runtime's cuBLAS product.
 bool usedOnDevice(Value v) {
   SmallVector<Value> work{v};
+  DenseSet<Value> seen{v};
   while (!work.empty()) {
     Value x = work.pop_back_val();
     for (Operation *user : x.getUsers()) {
       if (user->getParentOfType<gpu::LaunchOp>())
         return true;
-      if (isa<ViewLikeOpInterface>(user))
-        work.append(user->result_begin(), user->result_end());
+      if (auto call = dyn_cast<func::CallOp>(user);
+          call && call.getCallee() == "tessel_cuda_sgemm")
+        return true;
+      for (Value result : user->getResults())
+        if (seen.insert(result).second)
+          work.push_back(result);
     }
   }
   return false;

@@ -70,6 +70,15 @@ struct State {
   Handle context = nullptr;
   std::string name;
   std::unordered_set<void *> hostFallback; // allocate() fell back to malloc
+  // cuBLAS, opened on the first matrix product.
+  bool blasTried = false;
+  void *blasLibrary = nullptr;
+  Handle blas = nullptr;
+  int (*blasCreate)(Handle *) = nullptr;
+  int (*blasSetStream)(Handle, Handle) = nullptr;
+  int (*blasSgemm)(Handle, int, int, int, int, int, const float *,
+                   const float *, int, const float *, int, const float *,
+                   float *, int) = nullptr;
 };
 
 State &state() {
@@ -514,3 +523,80 @@ TESSEL_GPU_EXPORT void *_mlir_memref_to_llvm_aligned_alloc(size_t /*align*/,
 }
 
 TESSEL_GPU_EXPORT void _mlir_memref_to_llvm_free(void *p) { release(p); }
+
+//===----------------------------------------------------------------------===//
+// Matrix products (tessel-linalg-to-blas with gemm=tessel_cuda_sgemm)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Opens cuBLAS and creates a handle on this thread's stream; with the mutex
+/// held. False (sticky error set) when it cannot.
+bool cublasLocked(State &s) {
+  if (!s.blasTried) {
+    s.blasTried = true;
+    for (const char *name : {"libcublas.so.13", "libcublas.so.12",
+                             "libcublas.so.11", "libcublas.so"}) {
+      if ((s.blasLibrary = ::dlopen(name, RTLD_NOW | RTLD_LOCAL)))
+        break;
+    }
+    if (!s.blasLibrary) {
+      setSticky(s, "the model's matrix products need cuBLAS, and no "
+                   "libcublas.so (13, 12 or 11) could be loaded (install the "
+                   "CUDA toolkit's cuBLAS, or compile with --blas=false)");
+      return false;
+    }
+    if (!resolve(s.blasLibrary, s.blasCreate, "cublasCreate_v2") ||
+        !resolve(s.blasLibrary, s.blasSetStream, "cublasSetStream_v2") ||
+        !resolve(s.blasLibrary, s.blasSgemm, "cublasSgemm_v2")) {
+      setSticky(s, "libcublas lacks cublasCreate_v2 / cublasSetStream_v2 / "
+                   "cublasSgemm_v2");
+      return false;
+    }
+    int status = s.blasCreate(&s.blas);
+    if (status != 0) {
+      setSticky(s, "cublasCreate failed with status " +
+                       std::to_string(status));
+      return false;
+    }
+  }
+  return s.blas != nullptr;
+}
+
+} // namespace
+
+/// CBLAS's cblas_sgemm on memory the GPU reaches, through cuBLAS on this
+/// thread's stream; returns once the product is done (the host code may
+/// read it next). Row-major C = op(A) op(B) is column-major
+/// C^T = op(B)^T op(A)^T.
+TESSEL_GPU_EXPORT void tessel_cuda_sgemm(int order, int transA, int transB,
+                                         int m, int n, int k, float alpha,
+                                         const float *a, int lda,
+                                         const float *b, int ldb, float beta,
+                                         float *c, int ldc) {
+  constexpr int kRowMajor = 101, kTrans = 112;
+  constexpr int kOpN = 0, kOpT = 1; // CUBLAS_OP_N, CUBLAS_OP_T
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (m <= 0 || n <= 0 || k <= 0 || !usable(s) || !cublasLocked(s))
+    return;
+  Handle stream = streamLocked(s);
+  int status = s.blasSetStream(s.blas, stream);
+  int opA = transA == kTrans ? kOpT : kOpN;
+  int opB = transB == kTrans ? kOpT : kOpN;
+  if (status == 0) {
+    if (order == kRowMajor)
+      status = s.blasSgemm(s.blas, opB, opA, n, m, k, &alpha, b, ldb, a, lda,
+                           &beta, c, ldc);
+    else
+      status = s.blasSgemm(s.blas, opA, opB, m, n, k, &alpha, a, lda, b, ldb,
+                           &beta, c, ldc);
+  }
+  if (status != 0) {
+    setSticky(s, "cublasSgemm failed with status " + std::to_string(status) +
+                     " (m " + std::to_string(m) + ", n " + std::to_string(n) +
+                     ", k " + std::to_string(k) + ")");
+    return;
+  }
+  check(s, s.cu.streamSynchronize(stream), "cuStreamSynchronize");
+}

@@ -24,6 +24,20 @@ module attributes {gpu.container_module} {
     }
     return
   }
+  // A constant whose pointer goes to the runtime's cuBLAS product.
+  func.func private @tessel_cuda_sgemm(index)
+  // CHECK-LABEL: func.func @cublas_reads_constant
+  // CHECK:         %[[G:.+]] = memref.get_global @table : memref<4xf32>
+  // CHECK-NEXT:    %[[S:.+]] = memref.alloc() : memref<4xf32>
+  // CHECK-NEXT:    linalg.copy ins(%[[G]] : memref<4xf32>) outs(%[[S]] : memref<4xf32>)
+  // CHECK-NEXT:    memref.extract_aligned_pointer_as_index %[[S]]
+  // CHECK:         memref.dealloc %[[S]]
+  func.func @cublas_reads_constant() {
+    %g = memref.get_global @table : memref<4xf32>
+    %p = memref.extract_aligned_pointer_as_index %g : memref<4xf32> -> index
+    func.call @tessel_cuda_sgemm(%p) : (index) -> ()
+    return
+  }
   // A constant only the host reads stays where it is.
   // CHECK-LABEL: func.func @host_only
   // CHECK:         %[[G:.+]] = memref.get_global @table

@@ -80,7 +80,8 @@ cl::opt<bool> keepWeights(
     cl::cat(category));
 cl::opt<bool> useBlas(
     "blas", cl::init(true),
-    cl::desc("CPU: f32 matrix products call OpenBLAS (--blas=false: loops)"),
+    cl::desc("f32 matrix products call OpenBLAS (CPU) or cuBLAS (CUDA); "
+             "--blas=false: generated loops / kernels"),
     cl::cat(category));
 cl::opt<std::string> gpuArch(
     "gpu-arch", cl::init("sm_80"),
@@ -338,6 +339,7 @@ int run() {
         tessel::CudaPipelineOptions cudaOptions;
         cudaOptions.chip = gpuArch;
         cudaOptions.libdevice = tessel::findLibdevice();
+        cudaOptions.useCublas = useBlas;
         tessel::buildCudaLLVMPipeline(llvmPm, cudaOptions);
       } else {
         tessel::CpuPipelineOptions cpuOptions;

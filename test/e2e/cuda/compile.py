@@ -1,6 +1,7 @@
 # --target=cuda without a GPU (what CI checks): every model in test/models
 # compiles at -O0 and -O2 to model.so + model.weights whose manifest says
-# `target cuda` and which imports its kernel launches from the runtime; with
+# `target cuda` and which imports its kernel launches and its f32 matrix
+# products (cuBLAS) from the runtime; with
 # --emit=ptx the kernels come out as PTX, and where the CUDA toolkit's
 # ptxas is installed every kernel module of three models assembles for
 # sm_80 and sm_90.
@@ -38,7 +39,7 @@ def compile_lib(name, opt):
     assert os.path.exists(weights), weights
     undefined = run(["nm", "-D", "--undefined-only", so])
     for symbol in ("mgpuLaunchKernel", "mgpuModuleLoadJIT",
-                   "_mlir_memref_to_llvm_alloc"):
+                   "_mlir_memref_to_llvm_alloc", "tessel_cuda_sgemm"):
         assert symbol in undefined, (name, symbol, undefined)
     assert "cblas_sgemm" not in undefined, name
     return name, opt
