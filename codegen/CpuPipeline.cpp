@@ -34,14 +34,13 @@ void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
 }
 
-void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm,
-                                        const CpuPipelineOptions &options) {
+void mlir::tessel::buildBufferizationPipeline(OpPassManager &pm) {
   bufferization::OneShotBufferizationOptions bufferization;
   bufferization.bufferizeFunctionBoundaries = true;
   bufferization.setFunctionBoundaryTypeConversion(
       bufferization::LayoutMapOption::IdentityLayoutMap);
-  // Copies become linalg.copy, i.e. loops: model.so needs no MLIR runtime
-  // library (memref.copy would call memrefCopy from it).
+  // Copies become linalg.copy, i.e. loops (or kernels): model.so needs no
+  // MLIR runtime library (memref.copy would call memrefCopy from it).
   bufferization.memCpyFn = [](OpBuilder &b, Location loc, Value from,
                               Value to) {
     b.create<linalg::CopyOp>(loc, from, to);
@@ -50,6 +49,11 @@ void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   bufferization::BufferDeallocationPipelineOptions deallocation;
   bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+}
+
+void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm,
+                                        const CpuPipelineOptions &options) {
+  buildBufferizationPipeline(pm);
   // f32 matrix products go to OpenBLAS; the rest becomes loops.
   if (options.useBlas)
     pm.addNestedPass<func::FuncOp>(createTesselLinalgToBlasPass());

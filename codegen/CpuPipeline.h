@@ -10,6 +10,11 @@ namespace mlir::tessel {
 /// Optimised tessel IR -> linalg on tensors (the form `--emit=linalg` prints).
 void buildCpuLinalgPipeline(OpPassManager &pm);
 
+/// linalg on tensors -> buffers with identity layouts at function
+/// boundaries, copies as linalg.copy, deallocations inserted. The first step
+/// of both the CPU and the CUDA LLVM pipelines.
+void buildBufferizationPipeline(OpPassManager &pm);
+
 /// Options of the CPU lowering.
 struct CpuPipelineOptions {
   /// f32 matrix products call OpenBLAS (else they become loops).

@@ -13,12 +13,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CudaPipeline.h"
+#include "codegen/CpuPipeline.h"
 #include "codegen/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -58,19 +56,7 @@ std::string mlir::tessel::findLibdevice() {
 
 void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
                                          const CudaPipelineOptions &options) {
-  bufferization::OneShotBufferizationOptions bufferization;
-  bufferization.bufferizeFunctionBoundaries = true;
-  bufferization.setFunctionBoundaryTypeConversion(
-      bufferization::LayoutMapOption::IdentityLayoutMap);
-  // Copies are linalg.copy, hence kernels like every other loop nest.
-  bufferization.memCpyFn = [](OpBuilder &b, Location loc, Value from,
-                              Value to) {
-    b.create<linalg::CopyOp>(loc, from, to);
-    return success();
-  };
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
-  bufferization::BufferDeallocationPipelineOptions deallocation;
-  bufferization::buildBufferDeallocationPipeline(pm, deallocation);
+  buildBufferizationPipeline(pm);
   // f32 matrix products: cuBLAS, through the runtime.
   if (options.useCublas) {
     TesselLinalgToBlasPassOptions blas;

@@ -20,6 +20,7 @@
 #include "mlir/IR/TypeUtilities.h"
 
 #include <cmath>
+#include <type_traits>
 #include <variant>
 
 using namespace mlir;
@@ -137,6 +138,13 @@ private:
   /// a coordinate that is always 0).
   static Abstract remap(const Abstract &x, ArrayRef<int64_t> map,
                         int64_t rank, ArrayRef<int64_t> termMap = {});
+
+  /// Every operand of `op` evaluated and lifted to its result's
+  /// coordinates, as a `T` (else fails with "<what> of something that is
+  /// not <kind>").
+  template <typename T>
+  std::optional<SmallVector<T, 2>> liftedOperands(Operation *op, int depth,
+                                                  StringRef what);
 
   std::optional<Abstract> evalAffineBinary(Operation *op, int depth);
   std::optional<Abstract> evalCompare(Operation *op, int depth);
@@ -574,9 +582,11 @@ std::optional<Abstract> Evaluator::compute(Value v, int depth) {
               "', which the mask analysis does not follow");
 }
 
-std::optional<Abstract> Evaluator::evalAffineBinary(Operation *op, int depth) {
+template <typename T>
+std::optional<SmallVector<T, 2>>
+Evaluator::liftedOperands(Operation *op, int depth, StringRef what) {
   Value result = op->getResult(0);
-  SmallVector<Affine, 2> sides;
+  SmallVector<T, 2> sides;
   for (Value operand : op->getOperands()) {
     auto x = eval(operand, depth);
     if (!x)
@@ -584,12 +594,25 @@ std::optional<Abstract> Evaluator::evalAffineBinary(Operation *op, int depth) {
     auto lifted = lift(*x, operand, result);
     if (!lifted)
       return std::nullopt;
-    auto *a = std::get_if<Affine>(&*lifted);
-    if (!a)
-      return fail("integer arithmetic on something that is not a position "
-                  "index");
-    sides.push_back(*a);
+    auto *side = std::get_if<T>(&*lifted);
+    bool numeric = false;
+    if constexpr (std::is_same_v<T, Predicate>)
+      numeric = side && side->numeric;
+    if (!side || numeric) {
+      fail(what + " of something that is not " +
+           (std::is_same_v<T, Affine> ? "a position index" : "boolean"));
+      return std::nullopt;
+    }
+    sides.push_back(*side);
   }
+  return sides;
+}
+
+std::optional<Abstract> Evaluator::evalAffineBinary(Operation *op, int depth) {
+  auto lifted = liftedOperands<Affine>(op, depth, "integer arithmetic");
+  if (!lifted)
+    return std::nullopt;
+  SmallVector<Affine, 2> &sides = *lifted;
   const Affine &x = sides[0], &y = sides[1];
   Affine out;
   if (isa<MulOp>(op)) {
@@ -625,20 +648,10 @@ std::optional<Abstract> Evaluator::evalAffineBinary(Operation *op, int depth) {
 }
 
 std::optional<Abstract> Evaluator::evalCompare(Operation *op, int depth) {
-  Value result = op->getResult(0);
-  SmallVector<Affine, 2> sides;
-  for (Value operand : op->getOperands()) {
-    auto x = eval(operand, depth);
-    if (!x)
-      return std::nullopt;
-    auto lifted = lift(*x, operand, result);
-    if (!lifted)
-      return std::nullopt;
-    auto *a = std::get_if<Affine>(&*lifted);
-    if (!a)
-      return fail("a comparison of something that is not a position index");
-    sides.push_back(*a);
-  }
+  auto lifted = liftedOperands<Affine>(op, depth, "a comparison");
+  if (!lifted)
+    return std::nullopt;
+  SmallVector<Affine, 2> &sides = *lifted;
   // lhs <= rhs  <=>  rhs - lhs >= 0; lhs < rhs  <=>  rhs - lhs - 1 >= 0.
   bool greater = isa<GreaterOp, GreaterOrEqualOp>(op);
   bool strict = isa<LessOp, GreaterOp>(op);
@@ -666,20 +679,10 @@ std::optional<Abstract> Evaluator::evalCompare(Operation *op, int depth) {
 }
 
 std::optional<Abstract> Evaluator::evalLogic(Operation *op, int depth) {
-  Value result = op->getResult(0);
-  SmallVector<Predicate, 2> sides;
-  for (Value operand : op->getOperands()) {
-    auto x = eval(operand, depth);
-    if (!x)
-      return std::nullopt;
-    auto lifted = lift(*x, operand, result);
-    if (!lifted)
-      return std::nullopt;
-    auto *p = std::get_if<Predicate>(&*lifted);
-    if (!p || p->numeric)
-      return fail("a logical op on something that is not boolean");
-    sides.push_back(*p);
-  }
+  auto lifted = liftedOperands<Predicate>(op, depth, "a logical op");
+  if (!lifted)
+    return std::nullopt;
+  SmallVector<Predicate, 2> &sides = *lifted;
   if (isa<AndOp>(op)) {
     Predicate out = sides[0];
     out.never = out.never || sides[1].never;
