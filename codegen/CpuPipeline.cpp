@@ -26,6 +26,8 @@ void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   // The model ABI: weights from a buffer argument, fresh result buffers.
   pm.addPass(createTesselOutlineWeightsPass());
+  // Attention over the paged KV cache is a libtessel_rt kernel.
+  pm.addPass(createConvertTesselKvAttentionToRuntimePass());
   pm.addNestedPass<func::FuncOp>(createConvertTesselToLinalgPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createCSEPass());

@@ -19,6 +19,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -78,19 +79,27 @@ static std::string escapeName(StringRef name) {
   return out;
 }
 
-FailureOr<ModelSignature> mlir::tessel::describeModel(ModuleOp module) {
-  auto main = module.lookupSymbol<func::FuncOp>("main");
-  if (!main)
-    return module.emitError("the module has no func.func @main");
-  ModelSignature signature;
+/// The functions exported besides @main, in module order.
+static SmallVector<func::FuncOp> extraEntries(ModuleOp module) {
+  SmallVector<func::FuncOp> entries;
+  for (auto fn : module.getOps<func::FuncOp>())
+    if (fn.getName() != "main" && fn->hasAttr("tessel.entry") &&
+        !fn.isExternal())
+      entries.push_back(fn);
+  return entries;
+}
+
+static LogicalResult describeFunction(func::FuncOp fn,
+                                      std::vector<TensorSignature> &inputs,
+                                      std::vector<TensorSignature> &outputs) {
   auto describe = [&](Type type, DictionaryAttr attrs, StringRef kind,
                       unsigned index,
                       std::vector<TensorSignature> &into) -> LogicalResult {
     auto tensor = dyn_cast<RankedTensorType>(type);
     std::string dtype = tensor ? dtypeName(tensor.getElementType()) : "";
     if (!tensor || dtype.empty())
-      return main.emitError() << kind << " " << index << " has type " << type
-                              << ", which the CPU target cannot pass";
+      return fn.emitError() << kind << " " << index << " has type " << type
+                            << ", which the model ABI cannot pass";
     TensorSignature sig;
     auto name = attrs ? attrs.getAs<StringAttr>("tessel.name") : StringAttr();
     sig.name = name ? name.str() : (kind + std::to_string(index)).str();
@@ -100,27 +109,64 @@ FailureOr<ModelSignature> mlir::tessel::describeModel(ModuleOp module) {
     into.push_back(std::move(sig));
     return success();
   };
-  for (unsigned i = 0; i < main.getNumArguments(); ++i)
-    if (failed(describe(main.getArgumentTypes()[i], main.getArgAttrDict(i),
-                        "input", i, signature.inputs)))
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    if (failed(describe(fn.getArgumentTypes()[i], fn.getArgAttrDict(i),
+                        "input", i, inputs)))
       return failure();
-  for (unsigned i = 0; i < main.getNumResults(); ++i)
-    if (failed(describe(main.getResultTypes()[i], main.getResultAttrDict(i),
-                        "output", i, signature.outputs)))
+  for (unsigned i = 0; i < fn.getNumResults(); ++i)
+    if (failed(describe(fn.getResultTypes()[i], fn.getResultAttrDict(i),
+                        "output", i, outputs)))
       return failure();
+  return success();
+}
+
+FailureOr<ModelSignature> mlir::tessel::describeModel(ModuleOp module) {
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return module.emitError("the module has no func.func @main");
+  ModelSignature signature;
+  if (failed(describeFunction(main, signature.inputs, signature.outputs)))
+    return failure();
+  for (func::FuncOp fn : extraEntries(module)) {
+    EntrySignature entry;
+    entry.name = fn.getName().str();
+    if (failed(describeFunction(fn, entry.inputs, entry.outputs)))
+      return failure();
+    signature.entries.push_back(std::move(entry));
+  }
+  if (auto kv = module->getAttrOfType<DictionaryAttr>("tessel.kv_cache")) {
+    KvCacheSignature cache;
+    auto get = [&](StringRef key) {
+      auto attr = kv.getAs<IntegerAttr>(key);
+      return attr ? attr.getInt() : 0;
+    };
+    cache.layers = get("num_layers");
+    cache.kvHeads = get("num_kv_heads");
+    cache.headDim = get("head_dim");
+    cache.windowLeft = get("window_left");
+    auto dtype = kv.getAs<TypeAttr>("dtype");
+    cache.dtype = dtype ? dtypeName(dtype.getValue()) : "";
+    if (cache.layers <= 0 || cache.kvHeads <= 0 || cache.headDim <= 0 ||
+        cache.dtype.empty())
+      return module.emitError("malformed tessel.kv_cache attribute ") << kv;
+    signature.kvCache = cache;
+  }
   return signature;
 }
 
 void mlir::tessel::prepareEntryPoint(ModuleOp module) {
-  auto main = module.lookupSymbol<func::FuncOp>("main");
-  if (!main)
-    return;
-  main->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
-  // Names were captured by describeModel; LLVM has no use for them.
-  for (unsigned i = 0; i < main.getNumArguments(); ++i)
-    main.removeArgAttr(i, "tessel.name");
-  for (unsigned i = 0; i < main.getNumResults(); ++i)
-    main.removeResultAttr(i, StringAttr::get(module.getContext(), "tessel.name"));
+  SmallVector<func::FuncOp> entries = extraEntries(module);
+  if (auto main = module.lookupSymbol<func::FuncOp>("main"))
+    entries.insert(entries.begin(), main);
+  for (func::FuncOp fn : entries) {
+    fn->setAttr("llvm.emit_c_interface", UnitAttr::get(module.getContext()));
+    // Names were captured by describeModel; LLVM has no use for them.
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      fn.removeArgAttr(i, "tessel.name");
+    for (unsigned i = 0; i < fn.getNumResults(); ++i)
+      fn.removeResultAttr(i,
+                          StringAttr::get(module.getContext(), "tessel.name"));
+  }
 }
 
 uint64_t mlir::tessel::weightsChecksum(ArrayRef<char> data) {
@@ -252,11 +298,24 @@ std::string renderManifest(const ModelSignature &signature,
     record("input", t);
   for (const auto &t : signature.outputs)
     record("output", t);
+  if (const auto &kv = signature.kvCache)
+    os << "kv-cache " << kv->layers << " " << kv->kvHeads << " " << kv->headDim
+       << " " << kv->dtype << " " << kv->windowLeft << "\n";
+  for (const auto &entry : signature.entries) {
+    os << "entry " << escapeName(entry.name) << "\n";
+    std::string prefix = "entry-input " + escapeName(entry.name);
+    for (const auto &t : entry.inputs)
+      record(prefix, t);
+    prefix = "entry-output " + escapeName(entry.name);
+    for (const auto &t : entry.outputs)
+      record(prefix, t);
+  }
   return text;
 }
 
 /// Adds the ABI symbols: version, manifest, and tessel_model_run(void **).
 LogicalResult addAbiSymbols(llvm::Module &module, StringRef manifest,
+                            ArrayRef<std::string> entryNames,
                             ModuleOp diagnostics) {
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Function *entry = module.getFunction("_mlir_ciface_main");
@@ -275,23 +334,34 @@ LogicalResult addAbiSymbols(llvm::Module &module, StringRef manifest,
   auto *ptr = llvm::PointerType::getUnqual(ctx);
   auto *runType =
       llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false);
-  auto *run = llvm::Function::Create(runType, llvm::GlobalValue::ExternalLinkage,
-                                     "tessel_model_run", module);
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", run));
-  SmallVector<llvm::Value *> args;
-  for (unsigned i = 0; i < entry->arg_size(); ++i) {
-    llvm::Value *slot = b.CreateConstGEP1_64(ptr, run->getArg(0), i);
-    args.push_back(b.CreateLoad(ptr, slot));
+  // `symbol(void **args)` unpacks args into the C interface of `target`.
+  auto addWrapper = [&](llvm::Function *target, StringRef symbol) {
+    auto *run = llvm::Function::Create(
+        runType, llvm::GlobalValue::ExternalLinkage, symbol, module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", run));
+    SmallVector<llvm::Value *> args;
+    for (unsigned i = 0; i < target->arg_size(); ++i) {
+      llvm::Value *slot = b.CreateConstGEP1_64(ptr, run->getArg(0), i);
+      args.push_back(b.CreateLoad(ptr, slot));
+    }
+    b.CreateCall(target, args);
+    b.CreateRetVoid();
+  };
+  addWrapper(entry, "tessel_model_run");
+  llvm::StringSet<> abi = {"tessel_model_abi_version", "tessel_model_manifest",
+                           "tessel_model_run"};
+  for (StringRef name : entryNames) {
+    llvm::Function *target = module.getFunction(("_mlir_ciface_" + name).str());
+    if (!target)
+      return diagnostics.emitError("internal: no C interface for @") << name;
+    std::string symbol = ("tessel_model_entry_" + name).str();
+    addWrapper(target, symbol);
+    abi.insert(symbol);
   }
-  b.CreateCall(entry, args);
-  b.CreateRetVoid();
 
   // Only the ABI symbols leave the library: a host program's own `main`
   // must never be confused with the model's, and internal code inlines.
-  auto isAbi = [](StringRef name) {
-    return name == "tessel_model_abi_version" ||
-           name == "tessel_model_manifest" || name == "tessel_model_run";
-  };
+  auto isAbi = [&](StringRef name) { return abi.contains(name); };
   for (llvm::Function &f : module)
     if (!f.isDeclaration() && !isAbi(f.getName()))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
@@ -354,6 +424,10 @@ LogicalResult mlir::tessel::emitModel(ModuleOp module,
       return failure();
   }
 
+  std::vector<std::string> entryNames;
+  for (const auto &entry : signature.entries)
+    entryNames.push_back(entry.name);
+
   // LLVM IR.
   registerBuiltinDialectTranslation(*module.getContext());
   registerLLVMDialectTranslation(*module.getContext());
@@ -375,7 +449,7 @@ LogicalResult mlir::tessel::emitModel(ModuleOp module,
                            renderManifest(signature, weightsName,
                                           image->data.size(), checksum,
                                           modelTarget),
-                           module)))
+                           entryNames, module)))
     return failure();
 
   llvm::InitializeNativeTarget();

@@ -6,6 +6,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,28 @@ struct TensorSignature {
   llvm::SmallVector<int64_t> dims; // -1 = dynamic
 };
 
+/// An extra entry point (tessel-insert-kv-cache's `prefill`/`decode`),
+/// exported as `tessel_model_entry_<name>`.
+struct EntrySignature {
+  std::string name;
+  std::vector<TensorSignature> inputs;
+  std::vector<TensorSignature> outputs;
+};
+
+/// What the model's paged KV cache holds per token and layer.
+struct KvCacheSignature {
+  int64_t layers = 0;
+  int64_t kvHeads = 0;
+  int64_t headDim = 0;
+  int64_t windowLeft = -1;
+  std::string dtype;
+};
+
 struct ModelSignature {
   std::vector<TensorSignature> inputs;
   std::vector<TensorSignature> outputs;
+  std::vector<EntrySignature> entries;
+  std::optional<KvCacheSignature> kvCache;
 };
 
 /// Reads @main's signature (names from `tessel.name` attributes). Call it on

@@ -42,8 +42,9 @@ def TesselExpandCompositeOpsPass
 }
 
 def TesselOutlineWeightsPass : Pass<"tessel-outline-weights", "ModuleOp"> {
-  let summary = "Gives @main the model ABI: weights come from a buffer "
-                "argument, results are fresh buffers.";
+  let summary = "Gives @main (and each `tessel.entry` function) the model "
+                "ABI: weights come from a buffer argument, results are fresh "
+                "buffers.";
   let description = [{
     Each `tessel.constant dense_resource<...>` in @main becomes a read-only
     view at a 64-byte aligned offset of a new first argument
@@ -53,6 +54,9 @@ def TesselOutlineWeightsPass : Pass<"tessel-outline-weights", "ModuleOp"> {
     `model.weights`. Inline (small) constants stay in the code. Each result
     of @main is copied into a fresh `bufferization.alloc_tensor`, so the
     caller owns every returned buffer (none aliases an input or a weight).
+    Functions marked `tessel.entry` (the `prefill`/`decode` entry points of
+    `tessel-insert-kv-cache`) get the same treatment and share the buffer:
+    a weight they have in common is stored once.
   }];
   let dependentDialects = [
     "memref::MemRefDialect", "bufferization::BufferizationDialect",
@@ -207,6 +211,32 @@ def ConvertTesselAttentionToLoopsPass
   let dependentDialects = [
     "linalg::LinalgDialect", "tensor::TensorDialect", "arith::ArithDialect",
     "math::MathDialect", "scf::SCFDialect"
+  ];
+}
+
+def ConvertTesselKvAttentionToRuntimePass
+    : Pass<"convert-tessel-kv-attention-to-runtime", "ModuleOp"> {
+  let summary = "Lowers `tessel.kv_attention` to a call into libtessel_rt's "
+                "paged KV cache.";
+  let description = [{
+    The paged cache is runtime state, so its attention is a runtime kernel:
+    each op becomes
+
+      %q = bufferization.to_memref %q read_only    (k, v, past_lens too)
+      %o = memref.alloc(batch, heads, seq, head_dim)
+      func.call @tessel_rt_kv_attention(%layer, %mode, %q, %k, %v,
+                                        %past_lens, %o, %scale, %softcap,
+                                        %window_left)
+      %y = bufferization.to_tensor %o restrict writable
+
+    with a private declaration carrying `llvm.emit_c_interface`: the model
+    calls `_mlir_ciface_tessel_rt_kv_attention` with pointers to memref
+    descriptors (any strides), which libtessel_rt exports. Only f32 is
+    lowered; other element types are left with a reason.
+  }];
+  let dependentDialects = [
+    "func::FuncDialect", "memref::MemRefDialect",
+    "bufferization::BufferizationDialect", "arith::ArithDialect"
   ];
 }
 

@@ -1222,5 +1222,58 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult KvAttentionOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> loc,
+                                              KvAttentionOp::Adaptor adaptor,
+                                              SmallVectorImpl<Type> &types) {
+  Type element = elementTypeOf(adaptor.getQ());
+  StringRef mode = adaptor.getMode();
+  if (mode != "prefill" && mode != "decode")
+    return emitOptionalError(loc, "mode must be \"prefill\" or \"decode\", "
+                                  "got \"",
+                             mode, "\"");
+  if ((int64_t)adaptor.getLayer() < 0)
+    return emitOptionalError(loc, "layer must be >= 0, got ",
+                             (int64_t)adaptor.getLayer());
+  if ((int64_t)adaptor.getWindowLeft() < -1)
+    return emitOptionalError(loc, "window_left must be >= -1");
+  for (Value v : {adaptor.getK(), adaptor.getV()})
+    if (failed(requireSameElementType(loc, adaptor.getQ(), v)))
+      return failure();
+  auto q = dimsOf(adaptor.getQ());
+  auto k = dimsOf(adaptor.getK());
+  auto v = dimsOf(adaptor.getV());
+  auto past = dimsOf(adaptor.getPastLens());
+  if (!q || !k || !v || !past) {
+    types.push_back(unrankedOf(element));
+    return success();
+  }
+  if (q->size() != 4 || k->size() != 4 || v->size() != 4)
+    return emitOptionalError(loc, "q, k and v must be 4-D [batch, heads, "
+                                  "seq, head_dim]");
+  if (past->size() != 1)
+    return emitOptionalError(loc, "past_lens must be 1-D [batch]");
+  auto agree = [](int64_t x, int64_t y) {
+    return ShapedType::isDynamic(x) || ShapedType::isDynamic(y) || x == y;
+  };
+  for (int i : {0, 2})
+    if (!agree((*q)[i], (*k)[i]) || !agree((*k)[i], (*v)[i]))
+      return emitOptionalError(loc, "q, k and v must agree in dim ", i);
+  if (!agree((*q)[0], (*past)[0]))
+    return emitOptionalError(loc, "past_lens has ", (*past)[0],
+                             " entries for a batch of ", (*q)[0]);
+  if (!agree((*q)[3], (*k)[3]) || !agree((*k)[3], (*v)[3]) ||
+      !agree((*k)[1], (*v)[1]))
+    return emitOptionalError(loc, "q, k and v head dims / k and v heads differ");
+  int64_t hq = (*q)[1], hkv = (*k)[1];
+  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) &&
+      (hkv == 0 || hq % hkv != 0))
+    return emitOptionalError(loc, "num_heads (", hq,
+                             ") must be a multiple of num_kv_heads (", hkv,
+                             ")");
+  types.push_back(tensorOf({(*q)[0], hq, (*q)[2], (*v)[3]}, element));
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialect/TesselOps.cpp.inc"

@@ -458,6 +458,40 @@ def Tessel_AttentionOp : Tessel_Op<"attention"> {
   let results = (outs Tessel_FloatTensor:$y);
 }
 
+def Tessel_KvAttentionOp
+    : Op<Tessel_Dialect, "kv_attention",
+         [InferTypeOpAdaptorWithIsCompatible,
+          MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "Causal attention over a sequence's paged KV cache.";
+  let description = [{
+    Created by `tessel-insert-kv-cache`. `q` is `[batch, num_heads, seq,
+    head_dim]`, `k`/`v` are the new tokens' keys and values `[batch,
+    num_kv_heads, seq, head_dim]`; `past_lens[b]` is how many tokens sequence
+    b already holds in the cache. The op appends k/v of cache `layer` at
+    positions `past_lens[b] .. past_lens[b] + seq - 1`, then computes causal
+    attention of each new query (at position p) over the cached keys
+    `max(0, p - window_left) .. p` (`window_left` = -1: unbounded), with
+    `scale` and `softcap` as in `tessel.attention`. The cache itself is
+    runtime state (the runtime binds it to the batch's sequences before an
+    entry point runs), hence the memory effects. `mode` is "prefill" or
+    "decode" and selects the kernel; the result is the same.
+  }];
+  let arguments = (ins Tessel_FloatTensor:$q, Tessel_FloatTensor:$k,
+                   Tessel_FloatTensor:$v, Tessel_I64Tensor:$past_lens,
+                   I64Attr:$layer, F32Attr:$scale,
+                   DefaultValuedAttr<F32Attr, "0.0">:$softcap,
+                   DefaultValuedAttr<I64Attr, "-1">:$window_left,
+                   DefaultValuedStrAttr<StrAttr, "prefill">:$mode);
+  let results = (outs Tessel_FloatTensor:$y);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let extraClassDefinition = [{
+    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange l,
+                                            ::mlir::TypeRange r) {
+      return ::mlir::tessel::areCompatibleTensorTypes(l, r);
+    }
+  }];
+}
+
 def Tessel_RotaryEmbeddingOp : Tessel_Op<"rotary_embedding"> {
   let summary = "ONNX `RotaryEmbedding` (opset 23).";
   let arguments = (ins Tessel_FloatTensor:$x, Tessel_FloatTensor:$cos_cache,

@@ -214,4 +214,40 @@ def TesselFuseRotaryPass : Pass<"tessel-fuse-rotary", "func::FuncOp"> {
   let dependentDialects = ["tessel::TesselDialect"];
 }
 
+def TesselInsertKvCachePass : Pass<"tessel-insert-kv-cache", "ModuleOp"> {
+  let summary = "Turns a stateless causal decoder into `prefill` and `decode` "
+                "entry points over a paged KV cache.";
+  let description = [{
+    Input: `@main(input_ids [B, S], attention_mask [B, S]) -> logits [B, S,
+    V]` whose attention is fused (`tessel.attention`, causal, 4-D). Output:
+    `@main` unchanged, plus `@prefill` and `@decode`, both
+    `(input_ids [B, S], past_lens [B]) -> logits [B, V]` (the last
+    position's logits), sharing `@main`'s weights:
+
+    - every `tessel.attention` becomes `tessel.kv_attention` with its
+      layer index (in program order): the new tokens' k/v go into the
+      cache, the queries attend over the cache. Its key-padding mask goes:
+      a paged cache holds exactly each sequence's tokens;
+    - positions: the exporters build position ids as `Range(0, S, 1)`
+      unsqueezed at axis 0; that `[1, S]` value becomes `past_lens[:,
+      None] + Range(0, S, 1)[None, :]` (`[B, S]`) and the types of its
+      users are inferred again, so rotary and learned position
+      embeddings both see each sequence's own positions;
+    - `attention_mask` must then be dead; it is removed.
+
+    The module gets `tessel.kv_cache = {num_layers, num_kv_heads,
+    head_dim, window_left, dtype}`, which the runtime sizes the cache
+    from. The pass fails, naming the op, when an attention is not causal,
+    looks right of the query, is not 4-D, has a mask that depends on
+    anything but `attention_mask`, when layers disagree on kv heads /
+    head dim, or when `attention_mask` feeds something besides masks (the
+    positions would not follow the cache then).
+
+    `decode` differs from `prefill` only in `mode = "decode"` on its
+    `tessel.kv_attention` ops (one query per sequence: the split-KV
+    kernel).
+  }];
+  let dependentDialects = ["tessel::TesselDialect", "func::FuncDialect"];
+}
+
 #endif // TESSEL_PASSES_TD

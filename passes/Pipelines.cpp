@@ -38,6 +38,14 @@ void mlir::tessel::buildGraphPipeline(OpPassManager &pm,
   // the q/k/v plumbing (transposes, repeat_kv) the fused op no longer reads.
   pm.addNestedPass<func::FuncOp>(createTesselFuseAttentionPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  if (options.kvCache) {
+    // prefill/decode over the paged cache; folding settles the types the
+    // rebased positions changed and removes what the masks left.
+    pm.addPass(createTesselInsertKvCachePass());
+    pm.addNestedPass<func::FuncOp>(createTesselInferShapesPass());
+    pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+    pm.addNestedPass<func::FuncOp>(createCSEPass());
+  }
 }
 
 void mlir::tessel::registerTesselPipelines() {

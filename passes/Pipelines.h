@@ -12,6 +12,9 @@ struct CompileOptions {
   /// 0: the raw import; 1+: clean-up (shape inference, constant folding,
   /// CSE, dead-code removal).
   int optLevel = 2;
+  /// Add `prefill`/`decode` entry points over a paged KV cache
+  /// (tessel-insert-kv-cache; needs optLevel >= 1 for fused attention).
+  bool kvCache = false;
 };
 
 /// Shape inference, folding of shape subgraphs, CSE and dead-code removal on

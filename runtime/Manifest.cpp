@@ -7,6 +7,8 @@
 
 #include "runtime/Manifest.h"
 
+#include <cctype>
+
 #include <charconv>
 #include <sstream>
 
@@ -98,6 +100,28 @@ public:
         e = parseTensor(lineNo, fields, out.inputs);
       } else if (kind == "output") {
         e = parseTensor(lineNo, fields, out.outputs);
+      } else if (kind == "kv-cache") {
+        e = parseKvCache(lineNo, fields);
+      } else if (kind == "entry") {
+        e = parseEntry(lineNo, fields);
+      } else if (kind == "entry-input" || kind == "entry-output") {
+        EntrySpec *entry = nullptr;
+        std::string name;
+        if (fields.size() >= 2 && unescapeName(fields[1], name))
+          for (EntrySpec &candidate : out.entries)
+            if (candidate.name == name)
+              entry = &candidate;
+        if (!entry) {
+          e = fail(lineNo, "`" + std::string(kind) +
+                               "` names no entry declared before it");
+        } else {
+          std::vector<std::string_view> tensor(fields.begin() + 1,
+                                               fields.end());
+          tensor[0] = kind;
+          e = parseTensor(lineNo, tensor,
+                          kind == "entry-input" ? entry->inputs
+                                                : entry->outputs);
+        }
       }
       // Any other kind: a record of a newer compiler; ignored.
       if (e.failed())
@@ -150,6 +174,39 @@ private:
     if (out.weightsFile.find('/') != std::string::npos)
       return fail(lineNo, "weights file name `" + out.weightsFile +
                               "` must not contain '/'");
+    return Error::success();
+  }
+
+  Error parseKvCache(size_t lineNo, const std::vector<std::string_view> &f) {
+    if (out.hasKvCache)
+      return fail(lineNo, "a second `kv-cache` record");
+    KvCacheSpec &kv = out.kvCache;
+    if (f.size() != 6 || !parseInteger(f[1], kv.layers) ||
+        !parseInteger(f[2], kv.kvHeads) || !parseInteger(f[3], kv.headDim) ||
+        !parseInteger(f[5], kv.windowLeft) || kv.layers <= 0 ||
+        kv.kvHeads <= 0 || kv.headDim <= 0 || kv.windowLeft < -1)
+      return fail(lineNo, "expected `kv-cache <layers> <kv_heads> <head_dim> "
+                          "<dtype> <window_left>` with positive sizes");
+    kv.dtype = tessel_dtype_from_name(std::string(f[4]).c_str());
+    if (kv.dtype == TESSEL_DTYPE_INVALID)
+      return fail(lineNo, "kv-cache has unknown dtype `" + std::string(f[4]) +
+                              "`");
+    out.hasKvCache = true;
+    return Error::success();
+  }
+
+  Error parseEntry(size_t lineNo, const std::vector<std::string_view> &f) {
+    EntrySpec entry;
+    if (f.size() != 2 || !unescapeName(f[1], entry.name) ||
+        entry.name.empty())
+      return fail(lineNo, "expected `entry <name>`");
+    for (char c : entry.name)
+      if (!std::isalnum((unsigned char)c) && c != '_')
+        return fail(lineNo, "entry name '" + entry.name +
+                                "' is not an identifier");
+    if (out.entry(entry.name))
+      return fail(lineNo, "two entries are named '" + entry.name + "'");
+    out.entries.push_back(std::move(entry));
     return Error::success();
   }
 

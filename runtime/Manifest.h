@@ -24,6 +24,25 @@ struct TensorSpec {
   std::vector<int64_t> dims; // -1 = dynamic
 };
 
+/// An extra entry point of the model (`entry` records), exported as
+/// `tessel_model_entry_<name>` with the calling convention of
+/// `tessel_model_run`.
+struct EntrySpec {
+  std::string name;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+};
+
+/// The paged KV cache a model with prefill/decode entries needs
+/// (`kv-cache <layers> <kv_heads> <head_dim> <dtype> <window_left>`).
+struct KvCacheSpec {
+  int64_t layers = 0;
+  int64_t kvHeads = 0;
+  int64_t headDim = 0;
+  tessel_dtype dtype = TESSEL_DTYPE_INVALID;
+  int64_t windowLeft = -1; // -1: every earlier token is visible
+};
+
 struct Manifest {
   uint32_t version = 0;
   std::string target;
@@ -32,6 +51,16 @@ struct Manifest {
   uint64_t weightsChecksum = 0;
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
+  std::vector<EntrySpec> entries;
+  bool hasKvCache = false;
+  KvCacheSpec kvCache;
+
+  const EntrySpec *entry(std::string_view name) const {
+    for (const EntrySpec &e : entries)
+      if (e.name == name)
+        return &e;
+    return nullptr;
+  }
 };
 
 /// Parses `text`. Errors are TESSEL_ABI_MISMATCH (the model is a tessel model

@@ -10,6 +10,7 @@
 
 #include "runtime/Error.h"
 #include "runtime/GpuDevice.h"
+#include "runtime/Handles.h"
 #include "runtime/Manifest.h"
 #include "runtime/Weights.h"
 
@@ -34,35 +35,6 @@ using namespace tessel::rt;
 // Handles
 //===----------------------------------------------------------------------===//
 
-struct tessel_tensor {
-  tessel_dtype dtype = TESSEL_DTYPE_INVALID;
-  std::vector<int64_t> dims;
-  size_t elements = 0;
-  size_t bytes = 0;
-  void *data = nullptr;
-  // Released with free() with the tensor; null for a wrapped tensor.
-  void *allocation = nullptr;
-
-  ~tessel_tensor() { std::free(allocation); }
-};
-
-struct tessel_model {
-  std::string path; // as the caller spelled it, for messages
-  void *library = nullptr;
-  void (*run)(void **) = nullptr;
-  Manifest manifest;
-  MappedWeights weights;
-  bool cuda = false;            // manifest target "cuda"
-  void *deviceWeights = nullptr; // cuda: the weights in managed memory
-
-  ~tessel_model() {
-    tessel::rt::gpu::release(deviceWeights);
-    weights.reset();
-    if (library)
-      ::dlclose(library);
-  }
-};
-
 namespace {
 
 constexpr int32_t kMaxRank = 64;
@@ -76,7 +48,9 @@ const uintptr_t kMlirGlobalMarker = 0xdeadbeef;
 
 thread_local std::string lastError;
 
-void setLastError(const char *message) noexcept {
+} // namespace
+
+void tessel::rt::setLastError(const char *message) noexcept {
   try {
     lastError = message;
   } catch (...) {
@@ -84,22 +58,7 @@ void setLastError(const char *message) noexcept {
   }
 }
 
-/// Runs `body` (returning Error), records its message on failure, and turns
-/// every exception into a status.
-template <typename Body> tessel_status guarded(Body &&body) noexcept {
-  try {
-    Error e = body();
-    if (e.failed())
-      setLastError(e.message.c_str());
-    return e.code;
-  } catch (const std::bad_alloc &) {
-    setLastError("out of memory");
-    return TESSEL_OUT_OF_MEMORY;
-  } catch (...) {
-    setLastError("internal error: unexpected C++ exception in the runtime");
-    return TESSEL_INTERNAL;
-  }
-}
+namespace {
 
 Error invalid(std::string message) {
   return Error::make(TESSEL_INVALID_ARGUMENT, std::move(message));
@@ -303,6 +262,21 @@ Error loadModel(const char *pathArg, std::unique_ptr<tessel_model> &out) {
     return e;
 
   const Manifest &m = model->manifest;
+  for (const EntrySpec &entry : m.entries) {
+    std::string symbol = "tessel_model_entry_" + entry.name;
+    auto *fn = reinterpret_cast<void (*)(void **)>(
+        ::dlsym(model->library, symbol.c_str()));
+    if (!fn)
+      return Error::make(TESSEL_ABI_MISMATCH,
+                         "model " + file + " declares entry '" + entry.name +
+                             "' but does not export " + symbol);
+    model->entryFunctions.push_back(fn);
+  }
+  if (m.hasKvCache && (!m.entry("prefill") || !m.entry("decode")))
+    return Error::make(TESSEL_ABI_MISMATCH,
+                       "model " + file +
+                           " has a kv-cache record but no prefill/decode "
+                           "entries");
   if (m.target == "cuda") {
     // The model's constructors loaded its kernels during dlopen; a failure
     // there is the sticky error.
@@ -462,13 +436,14 @@ void copyStrided(char *dst, const char *src, const std::vector<int64_t> &sizes,
 
 class Run {
 public:
-  Run(tessel_model &model, tessel_tensor *const *inputs, size_t nInputs,
-      tessel_tensor **outputs, size_t nOutputs)
-      : model(model), inputs(inputs), nInputs(nInputs), outputs(outputs),
-        nOutputs(nOutputs) {}
+  Run(tessel_model &model, void (*function)(void **),
+      const std::vector<TensorSpec> &ins, const std::vector<TensorSpec> &outs,
+      tessel_tensor *const *inputs, size_t nInputs, tessel_tensor **outputs,
+      size_t nOutputs)
+      : model(model), function(function), m{ins, outs}, inputs(inputs),
+        nInputs(nInputs), outputs(outputs), nOutputs(nOutputs) {}
 
   Error run() {
-    const Manifest &m = model.manifest;
     if (nInputs != m.inputs.size())
       return invalid("the model takes " + std::to_string(m.inputs.size()) +
                      " input(s), " + std::to_string(nInputs) + " given");
@@ -517,7 +492,7 @@ public:
     for (size_t i = 0; i < nInputs; ++i)
       args[2 + i] = inputDescriptors[i].data();
 
-    model.run(args.data());
+    function(args.data());
 
     if (model.cuda) {
       gpu::synchronize();
@@ -547,7 +522,6 @@ private:
 
   /// After a failed CUDA run: frees every distinct buffer the model returned.
   void releaseReturned(const int64_t *area) {
-    const Manifest &m = model.manifest;
     std::vector<void *> freed;
     size_t word = 0;
     for (size_t i = 0; i < nOutputs; ++i) {
@@ -567,7 +541,6 @@ private:
   }
 
   Error collectOutputs(const int64_t *area) {
-    const Manifest &m = model.manifest;
     std::vector<ReturnedOutput> returned(nOutputs);
     size_t word = 0;
     for (size_t i = 0; i < nOutputs; ++i) {
@@ -688,7 +661,15 @@ private:
     return Error::success();
   }
 
+  /// The signature of the function being run.
+  struct Signature {
+    const std::vector<TensorSpec> &inputs;
+    const std::vector<TensorSpec> &outputs;
+  };
+
   tessel_model &model;
+  void (*function)(void **);
+  Signature m;
   tessel_tensor *const *inputs;
   size_t nInputs;
   tessel_tensor **outputs;
@@ -715,6 +696,25 @@ Error tensorInfo(const std::vector<TensorSpec> &specs, size_t index,
 }
 
 } // namespace
+
+Error tessel::rt::newTensor(tessel_dtype dtype, int32_t rank,
+                            const int64_t *dims,
+                            std::unique_ptr<tessel_tensor> &out) {
+  return createTensor(dtype, rank, dims, out);
+}
+
+Error tessel::rt::runModelFunction(tessel_model &model,
+                                   void (*function)(void **),
+                                   const std::vector<TensorSpec> &ins,
+                                   const std::vector<TensorSpec> &outs,
+                                   tessel_tensor *const *inputs,
+                                   size_t nInputs, tessel_tensor **outputs,
+                                   size_t nOutputs) {
+  for (size_t i = 0; i < nOutputs; ++i)
+    outputs[i] = nullptr;
+  return Run(model, function, ins, outs, inputs, nInputs, outputs, nOutputs)
+      .run();
+}
 
 //===----------------------------------------------------------------------===//
 // C API
@@ -746,6 +746,8 @@ const char *tessel_status_string(tessel_status status) {
     return "internal error";
   case TESSEL_DEVICE_ERROR:
     return "device error";
+  case TESSEL_KV_CACHE_FULL:
+    return "kv cache full";
   }
   return "unknown status";
 }
@@ -955,7 +957,9 @@ tessel_status tessel_model_run(tessel_model *model,
       outputs[i] = nullptr;
     if (!model)
       return invalid("tessel_model_run: model is NULL");
-    return Run(*model, inputs, n_inputs, outputs, n_outputs).run();
+    return Run(*model, model->run, model->manifest.inputs,
+               model->manifest.outputs, inputs, n_inputs, outputs, n_outputs)
+        .run();
   });
 }
 

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tessel/runtime.h"
+#include "tools/tessel-run/Generate.h"
 #include "tools/tessel-run/Npz.h"
 
 #include <algorithm>
@@ -59,7 +60,26 @@ const char *kUsage =
     "                      REF.npz: |out - ref| <= atol + rtol * |ref|\n"
     "  --rtol R            relative tolerance (default 1e-05, as numpy)\n"
     "  --atol A            absolute tolerance (default 1e-08, as numpy)\n"
-    "  --bench N           3 warm-up runs, then N timed runs: median and min\n";
+    "  --bench N           3 warm-up runs, then N timed runs: median and min\n"
+    "\n"
+    "       tessel-run MODEL.so --generate --prompt-ids 1,2,3[;4,5,6]\n"
+    "                  [--max-new-tokens N] [--temperature T] [--top-k K]\n"
+    "                  [--top-p P] [--seed S] [--parallel K] [--eos ID]\n"
+    "                  [--block-tokens N] [--kv-budget BYTES] [--bench N]\n"
+    "\n"
+    "  --generate          generate with a `tesselc --kv-cache` model: prints\n"
+    "                      each sequence's new token ids on one line\n"
+    "  --prompt-ids P      prompts: comma-separated ids, ';' between prompts\n"
+    "  --max-new-tokens N  tokens to generate per sequence (default 16)\n"
+    "  --temperature T     0 (default): greedy; else sample softmax(logits/T)\n"
+    "  --top-k K, --top-p P  restrict sampling to the K most likely tokens /\n"
+    "                      the smallest set of probability >= P\n"
+    "  --seed S            sampling seed (default 0)\n"
+    "  --parallel K        K samples per prompt, forked after its prefill\n"
+    "  --eos ID            a sequence stops after generating ID\n"
+    "  --block-tokens N    tokens per KV cache block (default 16)\n"
+    "  --kv-budget BYTES   KV cache size (default 64 MiB)\n"
+    "  --bench N           with --generate: N timed generations, tokens/s\n";
 
 struct Options {
   std::string model;
@@ -67,6 +87,9 @@ struct Options {
   double rtol = 1e-5, atol = 1e-8;
   bool rtolSet = false, atolSet = false;
   long bench = 0;
+  bool generate = false;
+  std::string promptIds;
+  generation::GenerateOptions generation;
 };
 
 bool parseDouble(const std::string &text, double &value) {
@@ -114,8 +137,15 @@ std::optional<int> parseArgs(int argc, char **argv, Options &o) {
       value = arg.substr(eq + 1);
       hasValue = true;
     }
-    static const char *kValued[] = {"--inputs", "--outputs", "--compare",
-                                    "--rtol",   "--atol",    "--bench"};
+    if (name == "--generate" && !hasValue) {
+      o.generate = true;
+      continue;
+    }
+    static const char *kValued[] = {
+        "--inputs",      "--outputs",        "--compare",   "--rtol",
+        "--atol",        "--bench",          "--prompt-ids", "--max-new-tokens",
+        "--temperature", "--top-k",          "--top-p",     "--seed",
+        "--parallel",    "--eos",            "--block-tokens", "--kv-budget"};
     if (std::find_if(std::begin(kValued), std::end(kValued),
                      [&](const char *k) { return name == k; }) ==
         std::end(kValued)) {
@@ -149,6 +179,42 @@ std::optional<int> parseArgs(int argc, char **argv, Options &o) {
         error("--bench must be a positive number of runs, not '" + value + "'");
         return kExitUsage;
       }
+    } else if (name == "--prompt-ids") {
+      o.promptIds = value;
+    } else if (name == "--temperature" || name == "--top-p") {
+      double v;
+      if (!parseDouble(value, v) || v < 0) {
+        error(name + " must be a non-negative number, not '" + value + "'");
+        return kExitUsage;
+      }
+      (name == "--temperature" ? o.generation.sampling.temperature
+                               : o.generation.sampling.top_p) = (float)v;
+    } else {
+      // The integer options of --generate.
+      long v;
+      long min = name == "--eos" ? -1 : name == "--top-k" || name == "--seed" ||
+                                                name == "--max-new-tokens"
+                                            ? 0
+                                            : 1;
+      if (!parseLong(value, v) || v < min) {
+        error(name + " must be an integer >= " + std::to_string(min) +
+              ", not '" + value + "'");
+        return kExitUsage;
+      }
+      if (name == "--max-new-tokens")
+        o.generation.maxNewTokens = v;
+      else if (name == "--top-k")
+        o.generation.sampling.top_k = (int32_t)v;
+      else if (name == "--seed")
+        o.generation.sampling.seed = (uint64_t)v;
+      else if (name == "--parallel")
+        o.generation.parallel = v;
+      else if (name == "--eos")
+        o.generation.eos = v;
+      else if (name == "--block-tokens")
+        o.generation.blockTokens = v;
+      else if (name == "--kv-budget")
+        o.generation.budgetBytes = (uint64_t)v;
     }
   }
   if (positional.size() != 1) {
@@ -159,6 +225,25 @@ std::optional<int> parseArgs(int argc, char **argv, Options &o) {
     return kExitUsage;
   }
   o.model = positional[0];
+  if (o.generate) {
+    if (!o.inputs.empty() || !o.outputs.empty() || !o.compare.empty()) {
+      error("--generate takes --prompt-ids, not --inputs/--outputs/--compare");
+      return kExitUsage;
+    }
+    std::string why;
+    if (o.promptIds.empty()) {
+      error("--generate needs --prompt-ids (e.g. --prompt-ids 1,2,3;4,5)");
+      return kExitUsage;
+    }
+    if (!generation::parsePromptIds(o.promptIds, o.generation.prompts, why)) {
+      error("--prompt-ids: " + why);
+      return kExitUsage;
+    }
+    o.generation.bench = o.bench;
+    return std::nullopt;
+  }
+  if (!o.promptIds.empty())
+    warning("--prompt-ids is used only with --generate");
   if ((o.rtolSet || o.atolSet) && o.compare.empty())
     warning("--rtol/--atol are used only with --compare");
   return std::nullopt;
@@ -602,6 +687,8 @@ int run(int argc, char **argv) {
     return kExitError;
   }
   tessel_model *model = handle.model;
+  if (o.generate)
+    return generation::generate(model, o.generation);
   uint64_t weights = tessel_model_weights_size(model);
   std::printf(
       "loaded model '%s' (target %s, %s, %s, %s)\n", o.model.c_str(),

@@ -99,6 +99,11 @@ cl::opt<std::string> reportPath(
              "layer: attention, norms, activations, rotary embeddings, and "
              "why a block stayed unfused) to this file"),
     cl::value_desc("file.json"), cl::cat(category));
+cl::opt<bool> kvCache(
+    "kv-cache",
+    cl::desc("Also emit `prefill` and `decode` entry points over the "
+             "runtime's paged KV cache (causal decoders; needs -O1 or more)"),
+    cl::cat(category));
 cl::opt<bool> printSupportedOps(
     "print-supported-ops",
     cl::desc("Print the table of supported ONNX ops (Markdown) and exit"),
@@ -258,6 +263,17 @@ int run() {
     return 1;
   }
   bool cuda = target == "cuda";
+  if (kvCache && optLevel == '0') {
+    llvm::errs() << "tesselc: error: --kv-cache needs fused attention: use "
+                    "-O1 or more\n";
+    return 1;
+  }
+  if (kvCache && cuda) {
+    llvm::errs() << "tesselc: error: --kv-cache is not supported by the cuda "
+                    "target yet (the paged-attention kernels exist for the "
+                    "cpu target only)\n";
+    return 1;
+  }
   if (emit == EmitKind::PTX && !cuda) {
     llvm::errs() << "tesselc: error: --emit=ptx needs --target=cuda\n";
     return 1;
@@ -289,6 +305,7 @@ int run() {
 
   tessel::CompileOptions options;
   options.optLevel = optLevel - '0';
+  options.kvCache = kvCache;
   PassManager pm(&context);
   tessel::buildGraphPipeline(pm, options);
   if (failed(pm.run(*module)))

@@ -69,6 +69,9 @@ typedef enum tessel_status {
    * error (the message says which; after one, CUDA models of this process
    * keep failing, CPU models still run). */
   TESSEL_DEVICE_ERROR = 10,
+  /* The KV cache has no free block left for the step: free or preempt a
+   * sequence (tessel_sequence_preempt) and retry. Nothing was changed. */
+  TESSEL_KV_CACHE_FULL = 11,
 } tessel_status;
 
 /* "ok", "invalid argument", ...; "unknown status" for other values. The
@@ -226,6 +229,112 @@ TESSEL_RT_API tessel_status tessel_model_run(tessel_model *model,
                                              size_t n_inputs,
                                              tessel_tensor **outputs,
                                              size_t n_outputs);
+
+/*===----------------------------------------------------------------------===*
+ * KV cache and generation
+ *
+ * A decoder compiled with `tesselc --kv-cache` has `prefill` and `decode`
+ * entry points that attend over a paged KV cache owned by the runtime.
+ * Sequences live in a cache; each prefill/decode call appends tokens to
+ * them and returns the logits of each sequence's last token.
+ *
+ * A cache (and its sequences) must be used by one thread at a time; the
+ * model may be shared by caches on other threads. The cache must be freed
+ * before its model.
+ *===----------------------------------------------------------------------===*/
+
+typedef struct tessel_kv_cache tessel_kv_cache;
+
+typedef struct tessel_kv_cache_options {
+  /* Tokens per block; 0 means 16. */
+  int64_t block_tokens;
+  /* Bytes for key/value blocks; 0 means 64 MiB. The block count is
+   * budget_bytes / (2 * layers * kv_heads * head_dim * dtype size *
+   * block_tokens), at least 1. */
+  uint64_t budget_bytes;
+} tessel_kv_cache_options;
+
+/* 1 if the model has prefill/decode entry points (compiled with
+ * --kv-cache), else 0. */
+TESSEL_RT_API int tessel_model_has_kv_cache(const tessel_model *model);
+
+/* The logits' width (vocabulary size) of a --kv-cache model; 0 otherwise. */
+TESSEL_RT_API int64_t tessel_model_vocab_size(const tessel_model *model);
+
+/* Creates an empty cache for `model` (options may be NULL for defaults).
+ * TESSEL_INVALID_ARGUMENT if the model has no KV cache entry points,
+ * TESSEL_OUT_OF_MEMORY if the pool cannot be allocated. */
+TESSEL_RT_API tessel_status tessel_kv_cache_create(
+    tessel_model *model, const tessel_kv_cache_options *options,
+    tessel_kv_cache **out);
+TESSEL_RT_API void tessel_kv_cache_free(tessel_kv_cache *cache);
+
+/* Blocks in the pool, and blocks free now (including cached prefix blocks
+ * no sequence uses, which are reused when needed). */
+TESSEL_RT_API int64_t tessel_kv_cache_block_count(const tessel_kv_cache *cache);
+TESSEL_RT_API int64_t
+tessel_kv_cache_free_block_count(const tessel_kv_cache *cache);
+
+/* A new empty sequence. */
+TESSEL_RT_API tessel_status tessel_sequence_add(tessel_kv_cache *cache,
+                                                int64_t *sequence);
+/* A new sequence that shares all of `sequence`'s tokens and blocks (for
+ * parallel sampling and beam search); a block is copied only when one of
+ * them writes into it (copy-on-write). */
+TESSEL_RT_API tessel_status tessel_sequence_fork(tessel_kv_cache *cache,
+                                                 int64_t sequence,
+                                                 int64_t *child);
+/* Releases the sequence and its blocks. */
+TESSEL_RT_API tessel_status tessel_sequence_free(tessel_kv_cache *cache,
+                                                 int64_t sequence);
+/* Releases the sequence's blocks but keeps the sequence and its tokens:
+ * tessel_prefill(cache, sequence, NULL, 0, logits) computes them again. */
+TESSEL_RT_API tessel_status tessel_sequence_preempt(tessel_kv_cache *cache,
+                                                    int64_t sequence);
+/* Tokens held in the cache for the sequence; -1 for an unknown one. */
+TESSEL_RT_API int64_t tessel_sequence_length(const tessel_kv_cache *cache,
+                                             int64_t sequence);
+
+/* Appends `n` tokens to `sequence` and runs them through the model in one
+ * step; writes the logits of the last token (vocab floats) to `logits`
+ * (may be NULL). For an empty sequence, whole blocks of the prompt that
+ * the cache already holds (a shared prefix) are reused, not recomputed.
+ * For a preempted sequence, n = 0 recomputes its kept tokens.
+ * TESSEL_KV_CACHE_FULL: nothing was changed. */
+TESSEL_RT_API tessel_status tessel_prefill(tessel_kv_cache *cache,
+                                           int64_t sequence,
+                                           const int64_t *tokens, int64_t n,
+                                           float *logits);
+
+/* One decode step over `n` sequences (continuous batching: any set of live
+ * sequences, each at its own length): appends tokens[i] to sequences[i] and
+ * writes its logits to logits[i * vocab ...]. TESSEL_KV_CACHE_FULL: nothing
+ * was changed. */
+TESSEL_RT_API tessel_status tessel_decode(tessel_kv_cache *cache,
+                                          const int64_t *sequences,
+                                          const int64_t *tokens, int64_t n,
+                                          float *logits);
+
+/* Sampling. temperature <= 0 is greedy (argmax, lowest index on ties);
+ * otherwise softmax(logits / temperature) restricted to the top_k most
+ * likely tokens (0: all) and then to the smallest set whose probability
+ * reaches top_p (>= 1 or <= 0: all), drawn with a generator seeded by
+ * `seed` (the same seed gives the same draws). */
+typedef struct tessel_sampling_params {
+  float temperature;
+  int32_t top_k;
+  float top_p;
+  uint64_t seed;
+} tessel_sampling_params;
+
+typedef struct tessel_sampler tessel_sampler;
+
+TESSEL_RT_API tessel_status tessel_sampler_create(
+    const tessel_sampling_params *params, tessel_sampler **out);
+TESSEL_RT_API void tessel_sampler_free(tessel_sampler *sampler);
+TESSEL_RT_API tessel_status tessel_sample(tessel_sampler *sampler,
+                                          const float *logits, int64_t vocab,
+                                          int64_t *token);
 
 #ifdef __cplusplus
 } /* extern "C" */
