@@ -788,3 +788,39 @@ func.func @tile_negative_repeats(%x: tensor<3xf32>) {
   %0 = tessel.tile %x, %r : (tensor<3xf32>, tensor<1xi64>) -> tensor<?xf32>
   return
 }
+
+// -----
+
+func.func @kv_attention_mode(%q: tensor<1x2x3x8xf32>, %p: tensor<1xi64>) {
+  // expected-error @+2 {{mode must be "prefill" or "decode", got "fast"}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessel.kv_attention %q, %q, %q, %p {layer = 0 : i64, scale = 1.0 : f32, mode = "fast"} : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1xi64>) -> tensor<1x2x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @kv_attention_batch(%q: tensor<2x2x3x8xf32>, %p: tensor<3xi64>) {
+  // expected-error @+2 {{past_lens has 3 entries for a batch of 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessel.kv_attention %q, %q, %q, %p {layer = 0 : i64, scale = 1.0 : f32} : (tensor<2x2x3x8xf32>, tensor<2x2x3x8xf32>, tensor<2x2x3x8xf32>, tensor<3xi64>) -> tensor<2x2x3x8xf32>
+  return
+}
+
+// -----
+
+func.func @kv_attention_heads(%q: tensor<1x3x4x8xf32>, %k: tensor<1x2x4x8xf32>, %p: tensor<1xi64>) {
+  // expected-error @+2 {{num_heads (3) must be a multiple of num_kv_heads (2)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessel.kv_attention %q, %k, %k, %p {layer = 1 : i64, scale = 1.0 : f32} : (tensor<1x3x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1xi64>) -> tensor<1x3x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @kv_attention_layer(%q: tensor<1x2x3x8xf32>, %p: tensor<1xi64>) {
+  // expected-error @+2 {{layer must be >= 0, got -1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = tessel.kv_attention %q, %q, %q, %p {layer = -1 : i64, scale = 1.0 : f32} : (tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2x3x8xf32>, tensor<1xi64>) -> tensor<1x2x3x8xf32>
+  return
+}
