@@ -5,7 +5,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../../../.gpu-bundle/attention}
 mkdir -p "$out"
-nvcc -O3 -std=c++17 -shared -Xcompiler -fPIC \
+nvcc -O3 -std=c++17 ${NVCC_FLAGS:-} -shared -Xcompiler -fPIC \
   -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-  -Xptxas -v -o "$out/libtessel_flash.so" "$here/flash_fwd.cu" 2> "$out/ptxas.txt"
+  -Xptxas -v -o "$out/libtessel_flash.so" "$here/flash_fwd.cu" 2> "$out/ptxas.txt" || { cat "$out/ptxas.txt" >&2; exit 1; }
 grep -E "spill|registers" "$out/ptxas.txt" | sort | uniq -c

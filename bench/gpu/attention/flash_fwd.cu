@@ -24,9 +24,18 @@
 
 namespace {
 
-constexpr int kBlockM = 128;
-constexpr int kBlockN = 64;
-constexpr int kWarps = 8;
+constexpr int kWarps = 4;
+constexpr int kMTiles = 2; // 16-row tiles per warp
+constexpr int kBlockM = kWarps * 16 * kMTiles;
+// Keys per tile: 64, or FLASH_BN_D128 for head dim 128 (32 keeps its
+// accumulators in registers without spills).
+#ifndef FLASH_BN_D128
+#define FLASH_BN_D128 64
+#endif
+template <int D>
+__host__ __device__ constexpr int blockN() {
+  return D == 128 ? FLASH_BN_D128 : 64;
+}
 constexpr int kThreads = kWarps * 32;
 
 template <typename T> struct Mma;
@@ -118,14 +127,20 @@ __device__ __forceinline__ void loadTile(uint32_t dst, const T *src,
 template <int D, bool Causal, bool Window, typename T>
 __global__ void __launch_bounds__(kThreads, 1)
     flashForward(TesselFlashParams p) {
+  // Each warp owns kMTiles row tiles of 16 query rows: every K / V fragment
+  // it reads from shared memory feeds kMTiles tensor-core products.
+  // Q fragments stay in registers for small head dims, else they are read
+  // from shared memory at each use (registers go to the accumulators).
+  constexpr int kBlockN = blockN<D>();
+  constexpr bool kQInRegs = D <= 64;
+  constexpr int kQFrags = kQInRegs ? D / 16 : 1;
   extern __shared__ __align__(128) unsigned char smem[];
   const uint32_t qTile = smemAddress(smem);
   const uint32_t kTile = qTile + kBlockM * D * 2;
   const uint32_t vTile = kTile + kBlockN * D * 2;
 
   // Heaviest query tiles first for causal attention.
-  const int mBlock =
-      Causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x;
+  const int mBlock = Causal ? gridDim.x - 1 - blockIdx.x : blockIdx.x;
   const int head = blockIdx.y, batch = blockIdx.z;
   const int kvHead = head / (p.num_heads / p.num_kv_heads);
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -153,22 +168,31 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int firstBlock = keyBegin / kBlockN;
   const int lastBlock = keyEnd > 0 ? (keyEnd - 1) / kBlockN : -1;
 
-  float acc[D / 8][4];
+  float acc[kMTiles][D / 8][4];
 #pragma unroll
-  for (int i = 0; i < D / 8; ++i)
-    acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
-  float rowMax[2] = {-INFINITY, -INFINITY}, rowSum[2] = {0.f, 0.f};
+  for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i)
+      acc[mt][i][0] = acc[mt][i][1] = acc[mt][i][2] = acc[mt][i][3] = 0.f;
+  float rowMax[kMTiles][2], rowSum[kMTiles][2];
+#pragma unroll
+  for (int mt = 0; mt < kMTiles; ++mt)
+    rowMax[mt][0] = rowMax[mt][1] = -INFINITY, rowSum[mt][0] =
+        rowSum[mt][1] = 0.f;
   const float scaleLog2 = p.scale * 1.4426950408889634f;
   const int g = lane / 4, t4 = lane % 4;
-  const int myRow0 = rowStart + warp * 16 + g; // and myRow0 + 8
+  const int warpRow = warp * 16 * kMTiles; // first row of the warp in the tile
 
   loadTile<D, kBlockM>(qTile, q, p.q_row_stride, p.seq_q - rowStart);
   if (firstBlock <= lastBlock)
-    loadTile<D, kBlockN>(kTile, k + (int64_t)firstBlock * kBlockN * p.k_row_stride,
+    loadTile<D, kBlockN>(kTile,
+                         k + (int64_t)firstBlock * kBlockN * p.k_row_stride,
                          p.k_row_stride, seqK - firstBlock * kBlockN);
   cpAsyncCommit();
 
-  uint32_t qFrag[D / 16][4];
+  // ldmatrix lane roles (see the fragment layouts of mma.m16n8k16).
+  const int mat = lane / 8, matRow = lane % 8;
+  uint32_t qFrag[kMTiles][kQFrags][4];
   for (int nb = firstBlock; nb <= lastBlock; ++nb) {
     const int keyStart = nb * kBlockN;
     loadTile<D, kBlockN>(vTile, v + (int64_t)keyStart * p.v_row_stride,
@@ -176,37 +200,55 @@ __global__ void __launch_bounds__(kThreads, 1)
     cpAsyncCommit();
     cpAsyncWait<1>();
     __syncthreads();
-    if (nb == firstBlock) {
+    if (kQInRegs && nb == firstBlock) {
 #pragma unroll
-      for (int kk = 0; kk < D / 16; ++kk) {
-        int mat = lane / 8;
-        int row = warp * 16 + (mat % 2) * 8 + lane % 8;
-        ldmatrixX4(qFrag[kk], qTile + tileOffset<D>(row, kk * 2 + mat / 2));
-      }
+      for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+        for (int kk = 0; kk < kQFrags; ++kk) {
+          int row = warpRow + mt * 16 + (mat % 2) * 8 + matRow;
+          ldmatrixX4(qFrag[mt][kk],
+                     qTile + tileOffset<D>(row, kk * 2 + mat / 2));
+        }
     }
 
-    // S = Q K^T: 16 rows x 64 keys per warp, 8 n-tiles of 8 keys.
-    float s[kBlockN / 8][4];
+    // S = Q K^T: per warp kMTiles x 16 rows x 64 keys.
+    float s[kMTiles][kBlockN / 8][4];
 #pragma unroll
-    for (int n = 0; n < kBlockN / 8; ++n)
-      s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+    for (int mt = 0; mt < kMTiles; ++mt)
+#pragma unroll
+      for (int n = 0; n < kBlockN / 8; ++n)
+        s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.f;
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
+      uint32_t qk[kMTiles][4];
+#pragma unroll
+      for (int mt = 0; mt < kMTiles; ++mt) {
+        if constexpr (kQInRegs) {
+#pragma unroll
+          for (int r = 0; r < 4; ++r)
+            qk[mt][r] = qFrag[mt][kQInRegs ? kk : 0][r];
+        } else {
+          int row = warpRow + mt * 16 + (mat % 2) * 8 + matRow;
+          ldmatrixX4(qk[mt], qTile + tileOffset<D>(row, kk * 2 + mat / 2));
+        }
+      }
 #pragma unroll
       for (int n = 0; n < kBlockN / 8; n += 2) {
         uint32_t b[4];
-        int mat = lane / 8;
-        int key = n * 8 + (mat / 2) * 8 + lane % 8;
+        int key = n * 8 + (mat / 2) * 8 + matRow;
         ldmatrixX4(b, kTile + tileOffset<D>(key, kk * 2 + mat % 2));
-        Mma<T>::run(s[n], qFrag[kk], b);
-        Mma<T>::run(s[n + 1], qFrag[kk], b + 2);
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+          Mma<T>::run(s[mt][n], qk[mt], b);
+          Mma<T>::run(s[mt][n + 1], qk[mt], b + 2);
+        }
       }
     }
     __syncthreads(); // every warp is done with the K tile
-    if (nb < lastBlock) {
-      loadTile<D, kBlockN>(kTile, k + (int64_t)(keyStart + kBlockN) * p.k_row_stride,
+    if (nb < lastBlock)
+      loadTile<D, kBlockN>(kTile,
+                           k + (int64_t)(keyStart + kBlockN) * p.k_row_stride,
                            p.k_row_stride, seqK - keyStart - kBlockN);
-    }
     cpAsyncCommit();
 
     // Mask (edges of the band, keys past the end), then online softmax.
@@ -214,50 +256,51 @@ __global__ void __launch_bounds__(kThreads, 1)
                       (Causal && keyStart + kBlockN - 1 > rowStart + shift) ||
                       (Window && keyStart < rowStart + kBlockM + shift -
                                                 p.window_left);
-    if (edge) {
 #pragma unroll
-      for (int n = 0; n < kBlockN / 8; ++n)
+    for (int mt = 0; mt < kMTiles; ++mt) {
+      const int myRow0 = rowStart + warpRow + mt * 16 + g; // and + 8
+      if (edge) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          int key = keyStart + n * 8 + t4 * 2 + (e & 1);
-          int row = myRow0 + (e >> 1) * 8 + shift;
-          bool visible = key < seqK;
-          if (Causal)
-            visible = visible && key <= row;
-          if (Window)
-            visible = visible && key >= row - p.window_left;
-          if (!visible)
-            s[n][e] = -INFINITY;
-        }
-    }
-    float scaleOld[2];
+        for (int n = 0; n < kBlockN / 8; ++n)
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float m = rowMax[r];
-#pragma unroll
-      for (int n = 0; n < kBlockN / 8; ++n)
-        m = fmaxf(m, fmaxf(s[n][2 * r], s[n][2 * r + 1]));
-      m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, 1));
-      m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, 2));
-      // A row with nothing visible yet keeps 0 for its exponent base.
-      float base = m == -INFINITY ? 0.f : m * scaleLog2;
-      scaleOld[r] = exp2f(rowMax[r] * scaleLog2 - base);
-      rowMax[r] = m;
-      float sum = 0.f;
-#pragma unroll
-      for (int n = 0; n < kBlockN / 8; ++n) {
-        s[n][2 * r] = exp2f(s[n][2 * r] * scaleLog2 - base);
-        s[n][2 * r + 1] = exp2f(s[n][2 * r + 1] * scaleLog2 - base);
-        sum += s[n][2 * r] + s[n][2 * r + 1];
+          for (int e = 0; e < 4; ++e) {
+            int key = keyStart + n * 8 + t4 * 2 + (e & 1);
+            int row = myRow0 + (e >> 1) * 8 + shift;
+            bool visible = key < seqK;
+            if (Causal)
+              visible = visible && key <= row;
+            if (Window)
+              visible = visible && key >= row - p.window_left;
+            if (!visible)
+              s[mt][n][e] = -INFINITY;
+          }
       }
-      rowSum[r] = rowSum[r] * scaleOld[r] + sum;
-    }
 #pragma unroll
-    for (int i = 0; i < D / 8; ++i) {
-      acc[i][0] *= scaleOld[0];
-      acc[i][1] *= scaleOld[0];
-      acc[i][2] *= scaleOld[1];
-      acc[i][3] *= scaleOld[1];
+      for (int r = 0; r < 2; ++r) {
+        float m = rowMax[mt][r];
+#pragma unroll
+        for (int n = 0; n < kBlockN / 8; ++n)
+          m = fmaxf(m, fmaxf(s[mt][n][2 * r], s[mt][n][2 * r + 1]));
+        m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, 1));
+        m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, 2));
+        // A row with nothing visible yet keeps 0 for its exponent base.
+        float base = m == -INFINITY ? 0.f : m * scaleLog2;
+        float scaleOld = exp2f(rowMax[mt][r] * scaleLog2 - base);
+        rowMax[mt][r] = m;
+        float sum = 0.f;
+#pragma unroll
+        for (int n = 0; n < kBlockN / 8; ++n) {
+          s[mt][n][2 * r] = exp2f(s[mt][n][2 * r] * scaleLog2 - base);
+          s[mt][n][2 * r + 1] = exp2f(s[mt][n][2 * r + 1] * scaleLog2 - base);
+          sum += s[mt][n][2 * r] + s[mt][n][2 * r + 1];
+        }
+        rowSum[mt][r] = rowSum[mt][r] * scaleOld + sum;
+#pragma unroll
+        for (int i = 0; i < D / 8; ++i) {
+          acc[mt][i][2 * r] *= scaleOld;
+          acc[mt][i][2 * r + 1] *= scaleOld;
+        }
+      }
     }
 
     cpAsyncWait<1>(); // the V tile (the next K tile may still be in flight)
@@ -265,19 +308,24 @@ __global__ void __launch_bounds__(kThreads, 1)
     // O += P V: P from the S accumulators, V^T fragments by ldmatrix.trans.
 #pragma unroll
     for (int kk = 0; kk < kBlockN / 16; ++kk) {
-      uint32_t a[4];
-      a[0] = Mma<T>::pack(s[2 * kk][0], s[2 * kk][1]);
-      a[1] = Mma<T>::pack(s[2 * kk][2], s[2 * kk][3]);
-      a[2] = Mma<T>::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-      a[3] = Mma<T>::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+      uint32_t a[kMTiles][4];
+#pragma unroll
+      for (int mt = 0; mt < kMTiles; ++mt) {
+        a[mt][0] = Mma<T>::pack(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+        a[mt][1] = Mma<T>::pack(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+        a[mt][2] = Mma<T>::pack(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+        a[mt][3] = Mma<T>::pack(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+      }
 #pragma unroll
       for (int n = 0; n < D / 8; n += 2) {
         uint32_t b[4];
-        int mat = lane / 8;
-        int key = kk * 16 + (mat % 2) * 8 + lane % 8;
+        int key = kk * 16 + (mat % 2) * 8 + matRow;
         ldmatrixX4Trans(b, vTile + tileOffset<D>(key, n + mat / 2));
-        Mma<T>::run(acc[n], a, b);
-        Mma<T>::run(acc[n + 1], a, b + 2);
+#pragma unroll
+        for (int mt = 0; mt < kMTiles; ++mt) {
+          Mma<T>::run(acc[mt][n], a[mt], b);
+          Mma<T>::run(acc[mt][n + 1], a[mt], b + 2);
+        }
       }
     }
     __syncthreads(); // every warp is done with the V tile
@@ -288,31 +336,33 @@ __global__ void __launch_bounds__(kThreads, 1)
   T *o = static_cast<T *>(p.o) + batch * p.o_batch_stride +
          head * p.o_head_stride;
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float l = rowSum[r];
-    l += __shfl_xor_sync(0xffffffff, l, 1);
-    l += __shfl_xor_sync(0xffffffff, l, 2);
-    int row = myRow0 + r * 8;
-    float inv = l > 0.f ? 1.f / l : 0.f;
-    if (p.lse && t4 == 0 && row < p.seq_q)
-      p.lse[((int64_t)batch * p.num_heads + head) * p.seq_q + row] =
-          l > 0.f ? rowMax[r] * p.scale + logf(l) : -INFINITY;
-    if (row >= p.seq_q)
-      continue;
-    T *out = o + (int64_t)row * p.o_row_stride;
+  for (int mt = 0; mt < kMTiles; ++mt)
 #pragma unroll
-    for (int n = 0; n < D / 8; ++n) {
-      uint32_t packed =
-          Mma<T>::pack(acc[n][2 * r] * inv, acc[n][2 * r + 1] * inv);
-      *reinterpret_cast<uint32_t *>(out + n * 8 + t4 * 2) = packed;
+    for (int r = 0; r < 2; ++r) {
+      float l = rowSum[mt][r];
+      l += __shfl_xor_sync(0xffffffff, l, 1);
+      l += __shfl_xor_sync(0xffffffff, l, 2);
+      int row = rowStart + warpRow + mt * 16 + g + r * 8;
+      float inv = l > 0.f ? 1.f / l : 0.f;
+      if (p.lse && t4 == 0 && row < p.seq_q)
+        p.lse[((int64_t)batch * p.num_heads + head) * p.seq_q + row] =
+            l > 0.f ? rowMax[mt][r] * p.scale + logf(l) : -INFINITY;
+      if (row >= p.seq_q)
+        continue;
+      T *out = o + (int64_t)row * p.o_row_stride;
+#pragma unroll
+      for (int n = 0; n < D / 8; ++n) {
+        uint32_t packed = Mma<T>::pack(acc[mt][n][2 * r] * inv,
+                                       acc[mt][n][2 * r + 1] * inv);
+        *reinterpret_cast<uint32_t *>(out + n * 8 + t4 * 2) = packed;
+      }
     }
-  }
 }
 
 template <int D, bool Causal, bool Window, typename T>
 cudaError_t launch(const TesselFlashParams &p, cudaStream_t stream) {
   auto kernel = flashForward<D, Causal, Window, T>;
-  const int smemBytes = (kBlockM + 2 * kBlockN) * D * 2;
+  const int smemBytes = (kBlockM + 2 * blockN<D>()) * D * 2;
   static bool configured = false;
   if (!configured) {
     cudaError_t e = cudaFuncSetAttribute(
