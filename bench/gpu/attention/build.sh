@@ -1,11 +1,19 @@
 #!/bin/sh
-# Builds libtessel_flash.so (sm_80 + sm_90) into $1 (default: .gpu-bundle/attention)
-# and records ptxas' resource usage (registers, spills) beside it.
+# Builds libtessel_flash.so (prefill attention) and libtessel_decode.so
+# (paged decode attention) for sm_80 + sm_90 into $1 (default:
+# .gpu-bundle/attention) and records ptxas' resource usage (registers,
+# spills) beside them. NVCC_FLAGS adds options (e.g. -DFLASH_BN_D128=32).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../../../.gpu-bundle/attention}
 mkdir -p "$out"
-nvcc -O3 -std=c++17 ${NVCC_FLAGS:-} -shared -Xcompiler -fPIC \
-  -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-  -Xptxas -v -o "$out/libtessel_flash.so" "$here/flash_fwd.cu" 2> "$out/ptxas.txt" || { cat "$out/ptxas.txt" >&2; exit 1; }
-grep -E "spill|registers" "$out/ptxas.txt" | sort | uniq -c
+for kernel in flash:flash_fwd decode:decode_paged; do
+  lib=${kernel%%:*}
+  src=${kernel#*:}
+  nvcc -O3 -std=c++17 ${NVCC_FLAGS:-} -shared -Xcompiler -fPIC \
+    -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+    -Xptxas -v -o "$out/libtessel_$lib.so" "$here/$src.cu" \
+    2> "$out/ptxas-$lib.txt" || { cat "$out/ptxas-$lib.txt" >&2; exit 1; }
+  echo "$lib:"
+  grep -E "spill|registers" "$out/ptxas-$lib.txt" | sort | uniq -c
+done

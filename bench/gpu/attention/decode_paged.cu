@@ -1,0 +1,326 @@
+// decode_paged.cu - paged decode attention with split-KV (flash-decoding),
+// fp16 / bf16 cache, fp32 math.
+//
+// One new query per sequence and head attends over the sequence's cached
+// keys/values, which live in fixed-size blocks named by a block table (the
+// runtime's paged KV cache layout: k/v_cache [num_blocks, kv_heads,
+// block_tokens, head_dim]). The keys of each sequence are split in chunks
+// of kChunk tokens; one CTA owns (chunk, kv head, sequence) and serves every
+// query head of the kv head's group (GQA: the group's queries share one
+// read of each k/v block). The whole chunk's K and V are copied to shared
+// memory with cp.async up front, so each CTA keeps 64 KB of loads in
+// flight; scores, a partial softmax (max, sum) and a partial output are
+// written per chunk, and a second kernel combines the chunks by
+// log-sum-exp.
+
+#include "decode_paged.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <stdint.h>
+
+namespace {
+
+constexpr int kThreads = 128;
+#ifndef DECODE_CHUNK
+#define DECODE_CHUNK 128
+#endif
+constexpr int kChunk = DECODE_CHUNK; // tokens per CTA
+constexpr int kMaxGroup = 8;
+
+__device__ __forceinline__ uint32_t smemAddress(const void *p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void cpAsync16(uint32_t dst, const void *src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst),
+               "l"(src));
+}
+__device__ __forceinline__ void cpAsyncCommit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+template <int N> __device__ __forceinline__ void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+template <typename T> __device__ __forceinline__ float2 toFloat2(uint32_t x);
+template <> __device__ __forceinline__ float2 toFloat2<__half>(uint32_t x) {
+  return __half22float2(*reinterpret_cast<__half2 *>(&x));
+}
+template <>
+__device__ __forceinline__ float2 toFloat2<__nv_bfloat16>(uint32_t x) {
+  return __bfloat1622float2(*reinterpret_cast<__nv_bfloat162 *>(&x));
+}
+
+/// Partial attention of one chunk of keys for the G query heads of one kv
+/// head. D = head dim (16-byte slices of 8 elements: D / 8 per token).
+template <int D, int G, typename T>
+__global__ void __launch_bounds__(kThreads)
+    decodeChunk(TesselDecodeParams p) {
+  constexpr int kSlices = D / 8;                 // 16-byte slices per token
+  constexpr int kTokensPerPass = kThreads / kSlices; // tokens in one sweep
+  extern __shared__ __align__(128) unsigned char smem[];
+  T *kS = reinterpret_cast<T *>(smem);                   // [kChunk][D]
+  T *vS = kS + kChunk * D;                               // [kChunk][D]
+  float *scores = reinterpret_cast<float *>(vS + kChunk * D); // [G][kChunk]
+  float *reduce = scores + G * kChunk;                   // scratch
+
+  const int chunk = blockIdx.x, kvHead = blockIdx.y, seq = blockIdx.z;
+  const int len = p.context_lens[seq];
+  const int first = chunk * kChunk;
+  if (first >= len)
+    return;
+  const int count = min(kChunk, len - first);
+  const int *table = p.block_tables + (int64_t)seq * p.max_blocks;
+  const int bt = p.block_tokens;
+
+  // Issue every 16-byte load of the chunk's K, then V.
+  const T *kc = static_cast<const T *>(p.k_cache);
+  const T *vc = static_cast<const T *>(p.v_cache);
+  for (int i = threadIdx.x; i < count * kSlices; i += kThreads) {
+    int t = i / kSlices, slice = i % kSlices;
+    int pos = first + t;
+    int64_t row = ((int64_t)table[pos / bt] * p.num_kv_heads + kvHead) * bt +
+                  pos % bt;
+    cpAsync16(smemAddress(kS + t * D + slice * 8), kc + row * D + slice * 8);
+  }
+  cpAsyncCommit();
+  for (int i = threadIdx.x; i < count * kSlices; i += kThreads) {
+    int t = i / kSlices, slice = i % kSlices;
+    int pos = first + t;
+    int64_t row = ((int64_t)table[pos / bt] * p.num_kv_heads + kvHead) * bt +
+                  pos % bt;
+    cpAsync16(smemAddress(vS + t * D + slice * 8), vc + row * D + slice * 8);
+  }
+  cpAsyncCommit();
+
+  // This thread's slice of each group query (fp32), scale folded in.
+  const int slice = threadIdx.x % kSlices, lane0 = threadIdx.x / kSlices;
+  const T *q = static_cast<const T *>(p.q) +
+               ((int64_t)seq * p.num_heads + kvHead * G) * D;
+  float qr[G][8];
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    uint4 raw = *reinterpret_cast<const uint4 *>(q + g * D + slice * 8);
+    const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      float2 f = toFloat2<T>(w[j]);
+      qr[g][2 * j] = f.x * p.scale;
+      qr[g][2 * j + 1] = f.y * p.scale;
+    }
+  }
+
+  cpAsyncWait<1>();
+  __syncthreads();
+  // Scores: kSlices threads per token reduce their partial dot products.
+  for (int t0 = 0; t0 < count; t0 += kTokensPerPass) {
+    int t = t0 + lane0;
+    float dot[G];
+#pragma unroll
+    for (int g = 0; g < G; ++g)
+      dot[g] = 0.f;
+    if (t < count) {
+      uint4 raw = *reinterpret_cast<const uint4 *>(kS + t * D + slice * 8);
+      const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        float2 f = toFloat2<T>(w[j]);
+#pragma unroll
+        for (int g = 0; g < G; ++g)
+          dot[g] += qr[g][2 * j] * f.x + qr[g][2 * j + 1] * f.y;
+      }
+    }
+#pragma unroll
+    for (int g = 0; g < G; ++g) {
+#pragma unroll
+      for (int o = kSlices / 2; o > 0; o /= 2)
+        dot[g] += __shfl_xor_sync(0xffffffff, dot[g], o, kSlices);
+      if (slice == 0 && t < count)
+        scores[g * kChunk + t] = dot[g];
+    }
+  }
+  __syncthreads();
+
+  // Per query head: chunk max and sum of exp (one warp per head).
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int g = warp; g < G; g += kThreads / 32) {
+    float m = -INFINITY;
+    for (int t = lane; t < count; t += 32)
+      m = fmaxf(m, scores[g * kChunk + t]);
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2)
+      m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, o));
+    float sum = 0.f;
+    for (int t = lane; t < count; t += 32) {
+      float e = __expf(scores[g * kChunk + t] - m);
+      scores[g * kChunk + t] = e;
+      sum += e;
+    }
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2)
+      sum += __shfl_xor_sync(0xffffffff, sum, o);
+    if (lane == 0) {
+      reduce[2 * g] = m;
+      reduce[2 * g + 1] = sum;
+    }
+  }
+  cpAsyncWait<0>();
+  __syncthreads();
+
+  // Partial output: thread (token lane, slice) accumulates its tokens.
+  float o[G][8];
+#pragma unroll
+  for (int g = 0; g < G; ++g)
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[g][j] = 0.f;
+  for (int t = lane0; t < count; t += kTokensPerPass) {
+    uint4 raw = *reinterpret_cast<const uint4 *>(vS + t * D + slice * 8);
+    const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
+    float pg[G];
+#pragma unroll
+    for (int g = 0; g < G; ++g)
+      pg[g] = scores[g * kChunk + t];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      float2 f = toFloat2<T>(w[j]);
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        o[g][2 * j] += pg[g] * f.x;
+        o[g][2 * j + 1] += pg[g] * f.y;
+      }
+    }
+  }
+  // Sum over the token lanes through shared memory (reuse the K tile).
+  __syncthreads();
+  float *partial = reinterpret_cast<float *>(kS); // [lanes][G][D]
+#pragma unroll
+  for (int g = 0; g < G; ++g)
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      partial[(lane0 * G + g) * D + slice * 8 + j] = o[g][j];
+  __syncthreads();
+  const int numChunks = p.num_chunks;
+  for (int i = threadIdx.x; i < G * D; i += kThreads) {
+    int g = i / D, d = i % D;
+    float sum = 0.f;
+    for (int l = 0; l < kTokensPerPass; ++l)
+      sum += partial[(l * G + g) * D + d];
+    int head = kvHead * G + g;
+    int64_t at = ((int64_t)seq * p.num_heads + head) * numChunks + chunk;
+    p.partial_out[at * D + d] = sum;
+    if (d == 0) {
+      p.partial_max[at] = reduce[2 * g];
+      p.partial_sum[at] = reduce[2 * g + 1];
+    }
+  }
+}
+
+/// out[seq, head] = sum_c w_c * partial_out[c] / sum_c w_c * partial_sum[c]
+/// with w_c = exp(partial_max[c] - max_c partial_max[c]). The chunk weights
+/// are computed in parallel into shared memory; each thread then sums its
+/// output dim over the chunks (coalesced, independent loads).
+template <int D, typename T>
+__global__ void __launch_bounds__(D) combine(TesselDecodeParams p) {
+  extern __shared__ float weight[]; // [num_chunks], then the reduction
+  __shared__ float scratch[D / 32];
+  const int head = blockIdx.x, seq = blockIdx.y, tid = threadIdx.x;
+  const int len = p.context_lens[seq];
+  const int chunks = (len + kChunk - 1) / kChunk;
+  const int64_t base = ((int64_t)seq * p.num_heads + head) * p.num_chunks;
+  float m = -INFINITY;
+  for (int c = tid; c < chunks; c += D)
+    m = fmaxf(m, p.partial_max[base + c]);
+  for (int o = 16; o > 0; o /= 2)
+    m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, o));
+  if (tid % 32 == 0)
+    scratch[tid / 32] = m;
+  __syncthreads();
+  m = scratch[0];
+  for (int w = 1; w < D / 32; ++w)
+    m = fmaxf(m, scratch[w]);
+  float den = 0.f;
+  for (int c = tid; c < chunks; c += D) {
+    float w = __expf(p.partial_max[base + c] - m);
+    weight[c] = w;
+    den += w * p.partial_sum[base + c];
+  }
+  for (int o = 16; o > 0; o /= 2)
+    den += __shfl_xor_sync(0xffffffff, den, o);
+  __syncthreads(); // scratch reused
+  if (tid % 32 == 0)
+    scratch[tid / 32] = den;
+  __syncthreads();
+  den = 0.f;
+  for (int w = 0; w < D / 32; ++w)
+    den += scratch[w];
+  float num = 0.f;
+  const float *partial = p.partial_out + base * D + tid;
+#pragma unroll 8
+  for (int c = 0; c < chunks; ++c)
+    num += weight[c] * partial[(int64_t)c * D];
+  T *out = static_cast<T *>(p.out) + ((int64_t)seq * p.num_heads + head) * D;
+  out[tid] = static_cast<T>(den > 0.f ? num / den : 0.f);
+}
+
+template <int D, int G, typename T>
+cudaError_t launch(const TesselDecodeParams &p, cudaStream_t stream) {
+  auto kernel = decodeChunk<D, G, T>;
+  int smem = 2 * kChunk * D * (int)sizeof(T) + G * kChunk * 4 + 2 * G * 4;
+  int partialBytes = (kThreads / (D / 8)) * G * D * 4;
+  if (partialBytes > kChunk * D * (int)sizeof(T))
+    return cudaErrorInvalidValue; // the reduction reuses the K tile
+  static bool configured = false;
+  if (!configured) {
+    cudaError_t e = cudaFuncSetAttribute(
+        kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
+    if (e != cudaSuccess)
+      return e;
+    configured = true;
+  }
+  dim3 grid(p.num_chunks, p.num_kv_heads, p.batch);
+  kernel<<<grid, kThreads, smem, stream>>>(p);
+  combine<D, T><<<dim3(p.num_heads, p.batch), D, p.num_chunks * 4, stream>>>(p);
+  return cudaGetLastError();
+}
+
+template <int D, typename T>
+cudaError_t dispatchGroup(const TesselDecodeParams &p, cudaStream_t s) {
+  switch (p.num_heads / p.num_kv_heads) {
+  case 1:
+    return launch<D, 1, T>(p, s);
+  case 2:
+    return launch<D, 2, T>(p, s);
+  case 4:
+    return launch<D, 4, T>(p, s);
+  case 8:
+    return launch<D, 8, T>(p, s);
+  }
+  return cudaErrorInvalidValue;
+}
+
+template <typename T>
+cudaError_t dispatchDim(const TesselDecodeParams &p, cudaStream_t s) {
+  switch (p.head_dim) {
+  case 64:
+    return dispatchGroup<64, T>(p, s);
+  case 128:
+    return dispatchGroup<128, T>(p, s);
+  }
+  return cudaErrorInvalidValue;
+}
+
+} // namespace
+
+extern "C" int tessel_paged_decode_chunk_tokens(void) { return kChunk; }
+
+extern "C" int tessel_paged_decode_attention(const TesselDecodeParams *p,
+                                             cudaStream_t stream) {
+  if (!p || p->batch <= 0 || p->num_kv_heads <= 0 ||
+      p->num_heads % p->num_kv_heads != 0 ||
+      p->num_heads / p->num_kv_heads > kMaxGroup || p->block_tokens <= 0 ||
+      p->num_chunks <= 0)
+    return cudaErrorInvalidValue;
+  return p->dtype == 1 ? dispatchDim<__nv_bfloat16>(*p, stream)
+                       : dispatchDim<__half>(*p, stream);
+}
