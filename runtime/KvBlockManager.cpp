@@ -237,13 +237,21 @@ int64_t KvBlockManager::fork(int64_t seq) {
   return id;
 }
 
+void KvBlockManager::releaseBlocks(Sequence &s) {
+  for (int32_t block : s.table)
+    if (block >= 0)
+      release(block);
+  s.table.clear();
+  s.hashes.clear();
+  s.length = 0;
+  s.reserved = 0;
+}
+
 KvStatus KvBlockManager::freeSequence(int64_t seq) {
   Sequence *s = find(seq);
   if (!s)
     return KvStatus::UnknownSequence;
-  for (int32_t block : s->table)
-    if (block >= 0)
-      release(block);
+  releaseBlocks(*s);
   sequences.erase(seq);
   return KvStatus::Ok;
 }
@@ -252,13 +260,7 @@ KvStatus KvBlockManager::preempt(int64_t seq) {
   Sequence *s = find(seq);
   if (!s)
     return KvStatus::UnknownSequence;
-  for (int32_t block : s->table)
-    if (block >= 0)
-      release(block);
-  s->table.clear();
-  s->hashes.clear();
-  s->length = 0;
-  s->reserved = 0;
+  releaseBlocks(*s); // the token ids stay for recomputation
   return KvStatus::Ok;
 }
 

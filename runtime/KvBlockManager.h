@@ -115,6 +115,8 @@ private:
   /// A block from the free list, else the least recently evictable; -1.
   int32_t allocate();
   void release(int32_t block);
+  /// Releases every block of `s` and empties its table (tokens stay).
+  void releaseBlocks(Sequence &s);
   uint64_t chainHash(uint64_t previous, const int64_t *tokens) const;
   /// Hashes the sequence's newly full blocks into the prefix cache.
   void registerFullBlocks(Sequence &s);
