@@ -51,11 +51,13 @@ __device__ __forceinline__ float2 toFloat2<__nv_bfloat16>(uint32_t x) {
   return __bfloat1622float2(*reinterpret_cast<__nv_bfloat162 *>(&x));
 }
 
-/// Partial attention of one chunk of keys for the G query heads of one kv
+/// Bulk variant (GQA groups of 4-8): the whole chunk's K then V are copied
+/// up front; scores, a block-wide softmax and the outputs follow. One
+/// partial attention of a chunk of keys for the G query heads of one kv
 /// head. D = head dim (16-byte slices of 8 elements: D / 8 per token).
 template <int D, int G, typename T>
 __global__ void __launch_bounds__(kThreads)
-    decodeChunk(TesselDecodeParams p) {
+    decodeChunkBulk(TesselDecodeParams p) {
   constexpr int kSlices = D / 8;                 // 16-byte slices per token
   constexpr int kTokensPerPass = kThreads / kSlices; // tokens in one sweep
   extern __shared__ __align__(128) unsigned char smem[];
@@ -63,6 +65,11 @@ __global__ void __launch_bounds__(kThreads)
   T *vS = kS + kChunk * D;                               // [kChunk][D]
   float *scores = reinterpret_cast<float *>(vS + kChunk * D); // [G][kChunk]
   float *reduce = scores + G * kChunk;                   // scratch
+  // The final reduction reuses the K tile when it fits, else its own space.
+  constexpr int kPartialBytes = (kThreads / kSlices) * G * D * 4;
+  float *partial = kPartialBytes <= kChunk * D * (int)sizeof(T)
+                       ? reinterpret_cast<float *>(kS)
+                       : reduce + 2 * G;
 
   const int chunk = blockIdx.x, kvHead = blockIdx.y, seq = blockIdx.z;
   const int len = p.context_lens[seq];
@@ -191,9 +198,8 @@ __global__ void __launch_bounds__(kThreads)
       }
     }
   }
-  // Sum over the token lanes through shared memory (reuse the K tile).
+  // Sum over the token lanes through shared memory ([lanes][G][D]).
   __syncthreads();
-  float *partial = reinterpret_cast<float *>(kS); // [lanes][G][D]
 #pragma unroll
   for (int g = 0; g < G; ++g)
 #pragma unroll
@@ -212,6 +218,168 @@ __global__ void __launch_bounds__(kThreads)
     if (d == 0) {
       p.partial_max[at] = reduce[2 * g];
       p.partial_sum[at] = reduce[2 * g + 1];
+    }
+  }
+}
+
+/// Streamed variant (MHA and groups of 2): partial attention of one chunk
+/// of keys for the G query heads of one kv head. D = head dim (16-byte
+/// slices of 8 elements: D / 8 per token). Threads form kLanes token lanes of kSlices threads; lane l handles the
+/// tokens t = l (mod kLanes) as its own online-softmax stream (running max,
+/// sum and output slice per query), so no block-wide step separates the
+/// tokens. K/V arrive in sub-tiles of kSub tokens through a kStages-deep
+/// cp.async ring; the lanes' streams are merged at the end.
+template <int D, int G, typename T>
+__global__ void __launch_bounds__(kThreads)
+    decodeChunkStreamed(TesselDecodeParams p) {
+  constexpr int kSlices = D / 8;
+  constexpr int kLanes = kThreads / kSlices;
+  constexpr int kSub = 32;
+  constexpr int kStages = 3;
+  constexpr int kSubTiles = kChunk / kSub;
+  extern __shared__ __align__(128) unsigned char smem[];
+  T *ring = reinterpret_cast<T *>(smem); // [kStages][2][kSub][D]
+  float *merge = reinterpret_cast<float *>(ring + kStages * 2 * kSub * D);
+
+  const int chunk = blockIdx.x, kvHead = blockIdx.y, seq = blockIdx.z;
+  const int len = p.context_lens[seq];
+  const int first = chunk * kChunk;
+  if (first >= len)
+    return;
+  const int count = min(kChunk, len - first);
+  const int subTiles = (count + kSub - 1) / kSub;
+  const int *table = p.block_tables + (int64_t)seq * p.max_blocks;
+  const int bt = p.block_tokens;
+  const T *kc = static_cast<const T *>(p.k_cache);
+  const T *vc = static_cast<const T *>(p.v_cache);
+
+  auto issue = [&](int sub) {
+    if (sub < subTiles) {
+      T *kDst = ring + (sub % kStages) * 2 * kSub * D;
+      T *vDst = kDst + kSub * D;
+      for (int i = threadIdx.x; i < kSub * kSlices; i += kThreads) {
+        int t = i / kSlices, slice = i % kSlices;
+        int pos = first + sub * kSub + t;
+        if (pos >= first + count)
+          continue;
+        int64_t row =
+            ((int64_t)table[pos / bt] * p.num_kv_heads + kvHead) * bt + pos % bt;
+        cpAsync16(smemAddress(kDst + t * D + slice * 8), kc + row * D + slice * 8);
+        cpAsync16(smemAddress(vDst + t * D + slice * 8), vc + row * D + slice * 8);
+      }
+    }
+    cpAsyncCommit(); // an empty group keeps the wait counts uniform
+  };
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s)
+    issue(s);
+
+  const int slice = threadIdx.x % kSlices, lane = threadIdx.x / kSlices;
+  const T *q = static_cast<const T *>(p.q) +
+               ((int64_t)seq * p.num_heads + kvHead * G) * D;
+  float qr[G][8];
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    uint4 raw = *reinterpret_cast<const uint4 *>(q + g * D + slice * 8);
+    const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      float2 f = toFloat2<T>(w[j]);
+      qr[g][2 * j] = f.x * p.scale;
+      qr[g][2 * j + 1] = f.y * p.scale;
+    }
+  }
+  float m[G], l[G], o[G][8];
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    m[g] = -INFINITY;
+    l[g] = 0.f;
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      o[g][j] = 0.f;
+  }
+
+  for (int sub = 0; sub < subTiles; ++sub) {
+    issue(sub + kStages - 1);
+    cpAsyncWait<kStages - 1>();
+    __syncthreads();
+    const T *kT = ring + (sub % kStages) * 2 * kSub * D;
+    const T *vT = kT + kSub * D;
+    const int inTile = min(kSub, count - sub * kSub);
+    // Every thread runs every step (the shuffles need the whole warp);
+    // slots past the chunk's end are read but not applied.
+#pragma unroll
+    for (int t = lane; t < kSub; t += kLanes) {
+      const bool valid = t < inTile;
+      uint4 kRaw = *reinterpret_cast<const uint4 *>(kT + t * D + slice * 8);
+      uint4 vRaw = *reinterpret_cast<const uint4 *>(vT + t * D + slice * 8);
+      const uint32_t *kw = reinterpret_cast<const uint32_t *>(&kRaw);
+      const uint32_t *vw = reinterpret_cast<const uint32_t *>(&vRaw);
+      float kf[8], vf[8];
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        float2 a = toFloat2<T>(kw[j]), b = toFloat2<T>(vw[j]);
+        kf[2 * j] = a.x, kf[2 * j + 1] = a.y;
+        vf[2 * j] = b.x, vf[2 * j + 1] = b.y;
+      }
+#pragma unroll
+      for (int g = 0; g < G; ++g) {
+        float dot = 0.f;
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+          dot += qr[g][j] * kf[j];
+#pragma unroll
+        for (int x = kSlices / 2; x > 0; x /= 2)
+          dot += __shfl_xor_sync(0xffffffff, dot, x, kSlices);
+        if (!valid)
+          continue;
+        float mNew = fmaxf(m[g], dot);
+        float rescale = __expf(m[g] - mNew);
+        float pr = __expf(dot - mNew);
+        m[g] = mNew;
+        l[g] = l[g] * rescale + pr;
+#pragma unroll
+        for (int j = 0; j < 8; ++j)
+          o[g][j] = o[g][j] * rescale + pr * vf[j];
+      }
+    }
+    __syncthreads(); // the stage is refilled by the next issue()
+  }
+  cpAsyncWait<0>();
+
+  // Merge the lanes: [kLanes][G] max and sum, [kLanes][G][D] outputs.
+  float *mS = merge, *lS = mS + kLanes * G, *oS = lS + kLanes * G;
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    if (slice == 0) {
+      mS[lane * G + g] = m[g];
+      lS[lane * G + g] = l[g];
+    }
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      oS[(lane * G + g) * D + slice * 8 + j] = o[g][j];
+  }
+  __syncthreads();
+  const int numChunks = p.num_chunks;
+  for (int i = threadIdx.x; i < G * D; i += kThreads) {
+    int g = i / D, d = i % D;
+    float mAll = -INFINITY;
+    for (int x = 0; x < kLanes; ++x)
+      mAll = fmaxf(mAll, mS[x * G + g]);
+    float num = 0.f, den = 0.f;
+    for (int x = 0; x < kLanes; ++x) {
+      float w = mS[x * G + g] == -INFINITY ? 0.f : __expf(mS[x * G + g] - mAll);
+      num += w * oS[(x * G + g) * D + d];
+      den += w * lS[x * G + g];
+    }
+    int head = kvHead * G + g;
+    int64_t at = ((int64_t)seq * p.num_heads + head) * numChunks + chunk;
+    // Stored unnormalised, as the combine kernel expects: sum of p * v, the
+    // chunk's max and sum of p.
+    p.partial_out[at * D + d] = num;
+    if (d == 0) {
+      p.partial_max[at] = mAll;
+      p.partial_sum[at] = den;
     }
   }
 }
@@ -265,11 +433,23 @@ __global__ void __launch_bounds__(D) combine(TesselDecodeParams p) {
 
 template <int D, int G, typename T>
 cudaError_t launch(const TesselDecodeParams &p, cudaStream_t stream) {
-  auto kernel = decodeChunk<D, G, T>;
-  int smem = 2 * kChunk * D * (int)sizeof(T) + G * kChunk * 4 + 2 * G * 4;
-  int partialBytes = (kThreads / (D / 8)) * G * D * 4;
-  if (partialBytes > kChunk * D * (int)sizeof(T))
-    return cudaErrorInvalidValue; // the reduction reuses the K tile
+  // Measured on an H100 (bench/results/decode-attention-*): streaming wins
+  // for MHA (its per-token softmax is cheap), the bulk kernel for groups of
+  // 4-8 queries per kv head (the streamed per-token softmax of 4+ queries
+  // is compute bound).
+  constexpr bool kStreamed = G <= 2;
+  auto kernel = kStreamed ? decodeChunkStreamed<D, G, T> : decodeChunkBulk<D, G, T>;
+  constexpr int kLanes = kThreads / (D / 8);
+  int smem;
+  if (kStreamed) {
+    // K/V ring (3 stages of 32 tokens), then the lanes' merge area.
+    smem = 3 * 2 * 32 * D * (int)sizeof(T) + (2 * kLanes * G + kLanes * G * D) * 4;
+  } else {
+    smem = 2 * kChunk * D * (int)sizeof(T) + G * kChunk * 4 + 2 * G * 4;
+    int partialBytes = kLanes * G * D * 4;
+    if (partialBytes > kChunk * D * (int)sizeof(T))
+      smem += partialBytes; // the reduction cannot reuse the K tile
+  }
   static bool configured = false;
   if (!configured) {
     cudaError_t e = cudaFuncSetAttribute(
