@@ -119,3 +119,22 @@ module {
     return %o : tensor<?x?x16xf32>
   }
 }
+
+// -----
+
+// A sliding window and a softcap carry over to the cache's attention and
+// to the module's cache description (the runtime recycles blocks that fall
+// out of the window).
+// CHECK:       module attributes {tessel.kv_cache = {dtype = f32, head_dim = 16 : i64, num_kv_heads = 1 : i64, num_layers = 1 : i64, window_left = 4 : i64}}
+// CHECK-LABEL: func.func @prefill(
+// CHECK:         tessel.kv_attention {{.+}} {layer = 0 : i64, scale = 2.500000e-01 : f32, softcap = 3.000000e+01 : f32, window_left = 4 : i64}
+module {
+  func.func @main(%ids: tensor<?x?xi64> {tessel.name = "input_ids"}) -> (tensor<?x?x16xf32> {tessel.name = "logits"}) {
+    %emb = tessel.constant dense<1.0> : tensor<8x16xf32>
+    %x = tessel.gather %emb, %ids : (tensor<8x16xf32>, tensor<?x?xi64>) -> tensor<?x?x16xf32>
+    %q = tessel.unsqueeze %x {axes = array<i64: 1>} : (tensor<?x?x16xf32>) -> tensor<?x1x?x16xf32>
+    %a = tessel.attention %q, %q, %q {is_causal = 1 : i64, scale = 2.500000e-01 : f32, softcap = 30.0 : f32, window_left = 4 : i64} : (tensor<?x1x?x16xf32>, tensor<?x1x?x16xf32>, tensor<?x1x?x16xf32>) -> tensor<?x1x?x16xf32>
+    %o = tessel.squeeze %a {axes = array<i64: 1>} : (tensor<?x1x?x16xf32>) -> tensor<?x?x16xf32>
+    return %o : tensor<?x?x16xf32>
+  }
+}
