@@ -58,7 +58,7 @@ void mlir::tessel::buildCpuLLVMPipeline(OpPassManager &pm,
   buildBufferizationPipeline(pm);
   // f32 matrix products go to OpenBLAS; the rest becomes loops.
   if (options.useBlas)
-    pm.addNestedPass<func::FuncOp>(createTesselLinalgToBlasPass());
+    pm.addPass(createTesselLinalgToBlasPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addNestedPass<func::FuncOp>(createTesselApproximateMathPass());
   pm.addPass(createLowerAffinePass());

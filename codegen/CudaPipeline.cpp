@@ -61,7 +61,7 @@ void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
   if (options.useCublas) {
     TesselLinalgToBlasPassOptions blas;
     blas.gemm = "tessel_cuda_sgemm";
-    pm.addNestedPass<func::FuncOp>(createTesselLinalgToBlasPass(blas));
+    pm.addPass(createTesselLinalgToBlasPass(blas));
   }
 
   // Every linalg op: parallel loops, tiled into blocks of threads, -> a GPU

@@ -64,7 +64,7 @@ def TesselOutlineWeightsPass : Pass<"tessel-outline-weights", "ModuleOp"> {
   ];
 }
 
-def TesselLinalgToBlasPass : Pass<"tessel-linalg-to-blas", "func::FuncOp"> {
+def TesselLinalgToBlasPass : Pass<"tessel-linalg-to-blas", "ModuleOp"> {
   let summary = "Calls OpenBLAS sgemm for f32 matrix products on buffers.";
   let description = [{
     After bufferization, `linalg.matmul`, `linalg.batch_matmul` and their
@@ -74,6 +74,9 @@ def TesselLinalgToBlasPass : Pass<"tessel-linalg-to-blas", "func::FuncOp"> {
     layouts keep the loop lowering. The model library then links OpenBLAS.
     With `gemm=tessel_cuda_sgemm` (the CUDA target) the calls go to the
     runtime's cuBLAS-backed function of the same signature instead.
+    A module pass: it declares the callee in the module, which a pass
+    running on several functions in parallel (@main, @prefill, @decode)
+    must not do.
   }];
   let options = [
     Option<"gemm", "gemm", "std::string", "\"cblas_sgemm\"",
