@@ -31,6 +31,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
+from gpu_timing import copy_bandwidth_tb_s, time_ms
+
 
 class Params(ctypes.Structure):
     _fields_ = [
@@ -168,21 +170,6 @@ def check(flash, quick):
     return cases, failures
 
 
-def time_ms(fn, sets, reps):
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    for i in range(3):
-        fn(sets[i % len(sets)])
-    times = []
-    for i in range(reps):
-        start.record()
-        fn(sets[i % len(sets)])
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    times.sort()
-    return times[len(times) // 2]
-
-
 def visible_pairs(sq, skv, causal):
     if not causal:
         return sq * skv
@@ -249,12 +236,7 @@ def bench(flash, quick):
 
 
 def ceilings():
-    n = 1 << 28  # 1 GiB of fp32
-    a = torch.empty(n, device="cuda")
-    bb = torch.empty(n, device="cuda")
-    ms = time_ms(lambda t: bb.copy_(a), [0], 10)
-    copy = 2 * n * 4 / ms / 1e9  # TB/s: bytes read + written
-    del a, bb
+    copy = copy_bandwidth_tb_s()
     m = 8192
     x = torch.randn(m, m, device="cuda", dtype=torch.float16)
     y = torch.randn(m, m, device="cuda", dtype=torch.float16)

@@ -29,6 +29,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
+from gpu_timing import copy_bandwidth_tb_s, time_ms
+
 
 class Params(ctypes.Structure):
     _fields_ = [(n, ctypes.c_void_p) for n in (
@@ -133,28 +135,6 @@ def check(dec):
     return cases, failures
 
 
-def time_ms(fn, sets, reps=20):
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    for i in range(3):
-        fn(sets[i % len(sets)])
-    times = []
-    for i in range(reps):
-        start.record()
-        fn(sets[i % len(sets)])
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    times.sort()
-    return times[len(times) // 2]
-
-
-def copy_bandwidth():
-    n = 1 << 28
-    a, b = torch.empty(n, device="cuda"), torch.empty(n, device="cuda")
-    ms = time_ms(lambda _: b.copy_(a), [0], 10)
-    return 2 * n * 4 / ms / 1e9
-
-
 def bench(dec, copy_tb):
     rows, skipped = [], []
     d, h, bt, dtype = 128, 32, 16, torch.float16
@@ -219,7 +199,7 @@ def main():
                 gpu=torch.cuda.get_device_properties(0).name, torch=torch.__version__)
     cases, failures = ([], 0) if args.no_check else check(dec)
     json.dump(dict(meta=meta, cases=cases), open(os.path.join(args.out, "decode-check.json"), "w"), indent=1)
-    copy_tb = copy_bandwidth()
+    copy_tb = copy_bandwidth_tb_s()
     rows, skipped = bench(dec, copy_tb)
     json.dump(dict(meta=meta, copy_tb_s=copy_tb, rows=rows, skipped=skipped),
               open(os.path.join(args.out, "decode-bench.json"), "w"), indent=1)

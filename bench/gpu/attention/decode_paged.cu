@@ -51,6 +51,27 @@ __device__ __forceinline__ float2 toFloat2<__nv_bfloat16>(uint32_t x) {
   return __bfloat1622float2(*reinterpret_cast<__nv_bfloat162 *>(&x));
 }
 
+/// This thread's 8-element slice of each of the group's G queries, in fp32
+/// with the softmax scale folded in.
+template <int D, int G, typename T>
+__device__ __forceinline__ void loadQueries(const TesselDecodeParams &p,
+                                            int seq, int kvHead, int slice,
+                                            float (&qr)[G][8]) {
+  const T *q = static_cast<const T *>(p.q) +
+               ((int64_t)seq * p.num_heads + kvHead * G) * D;
+#pragma unroll
+  for (int g = 0; g < G; ++g) {
+    uint4 raw = *reinterpret_cast<const uint4 *>(q + g * D + slice * 8);
+    const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      float2 f = toFloat2<T>(w[j]);
+      qr[g][2 * j] = f.x * p.scale;
+      qr[g][2 * j + 1] = f.y * p.scale;
+    }
+  }
+}
+
 /// Bulk variant (GQA groups of 4-8): the whole chunk's K then V are copied
 /// up front; scores, a block-wide softmax and the outputs follow. One
 /// partial attention of a chunk of keys for the G query heads of one kv
@@ -102,20 +123,8 @@ __global__ void __launch_bounds__(kThreads)
 
   // This thread's slice of each group query (fp32), scale folded in.
   const int slice = threadIdx.x % kSlices, lane0 = threadIdx.x / kSlices;
-  const T *q = static_cast<const T *>(p.q) +
-               ((int64_t)seq * p.num_heads + kvHead * G) * D;
   float qr[G][8];
-#pragma unroll
-  for (int g = 0; g < G; ++g) {
-    uint4 raw = *reinterpret_cast<const uint4 *>(q + g * D + slice * 8);
-    const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      float2 f = toFloat2<T>(w[j]);
-      qr[g][2 * j] = f.x * p.scale;
-      qr[g][2 * j + 1] = f.y * p.scale;
-    }
-  }
+  loadQueries<D, G, T>(p, seq, kvHead, slice, qr);
 
   cpAsyncWait<1>();
   __syncthreads();
@@ -275,20 +284,8 @@ __global__ void __launch_bounds__(kThreads)
     issue(s);
 
   const int slice = threadIdx.x % kSlices, lane = threadIdx.x / kSlices;
-  const T *q = static_cast<const T *>(p.q) +
-               ((int64_t)seq * p.num_heads + kvHead * G) * D;
   float qr[G][8];
-#pragma unroll
-  for (int g = 0; g < G; ++g) {
-    uint4 raw = *reinterpret_cast<const uint4 *>(q + g * D + slice * 8);
-    const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      float2 f = toFloat2<T>(w[j]);
-      qr[g][2 * j] = f.x * p.scale;
-      qr[g][2 * j + 1] = f.y * p.scale;
-    }
-  }
+  loadQueries<D, G, T>(p, seq, kvHead, slice, qr);
   float m[G], l[G], o[G][8];
 #pragma unroll
   for (int g = 0; g < G; ++g) {
