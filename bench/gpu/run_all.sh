@@ -4,8 +4,9 @@
 # bench/gpu/attention/build.sh, both without a GPU):
 #   1. every model compiled for CUDA, run and compared with its reference
 #      (run_checks.py), with timings against ONNX Runtime on the CPU;
-#   2. the prefill attention kernel: random-input checks against float64 and
-#      the benchmark against PyTorch SDPA (flash, cuDNN);
+#   2. the prefill attention kernel (bench/gpu/flash, built there with nvcc):
+#      random-input checks against float64 and the benchmark against PyTorch
+#      SDPA (flash, cuDNN);
 #   3. the paged decode attention kernel: checks and the bandwidth benchmark
 #      against the copy bandwidth and SDPA.
 # Results (logs, JSON, Markdown tables) go to OUT; the exit status is non-zero
@@ -27,8 +28,7 @@ else
   echo "no $bundle/models: run bench/gpu/make_bundle.sh first" | tee "$out/models.log"
   status=1
 fi
-python3 "$root/bench/gpu/attention/check_and_bench.py" \
-  --lib "$bundle/attention/libtessel_flash.so" --out "$out/attention" \
+python3 "$root/bench/gpu/flash/check_and_bench.py" --out "$out/attention" \
   > "$out/attention.log" 2>&1 || status=1
 python3 "$root/bench/gpu/attention/decode_bench.py" \
   --lib "$bundle/attention/libtessel_decode.so" --out "$out/decode" \

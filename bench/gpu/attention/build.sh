@@ -1,13 +1,13 @@
 #!/bin/sh
-# Builds libtessel_flash.so (prefill attention) and libtessel_decode.so
-# (paged decode attention) for sm_80 + sm_90 into $1 (default:
+# Builds libtessel_decode.so (paged decode attention; the prefill kernel is
+# bench/gpu/flash) for sm_80 + sm_90 into $1 (default:
 # .gpu-bundle/attention) and records ptxas' resource usage (registers,
-# spills) beside them. NVCC_FLAGS adds options (e.g. -DFLASH_BN_D128=32).
+# spills) beside it. NVCC_FLAGS adds options (e.g. -DDECODE_CHUNK=64).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../../../.gpu-bundle/attention}
 mkdir -p "$out"
-for kernel in flash:flash_fwd decode:decode_paged; do
+for kernel in decode:decode_paged; do
   lib=${kernel%%:*}
   src=${kernel#*:}
   nvcc -O3 -std=c++17 ${NVCC_FLAGS:-} -shared -Xcompiler -fPIC \
