@@ -34,6 +34,11 @@ void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
   // Producer/consumer element-wise chains become one loop nest.
   pm.addNestedPass<func::FuncOp>(createTesselFuseElementwisePass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  // f16/bf16 (--precision): a fused loop nest computes in f32 and rounds
+  // where it stores.
+  pm.addNestedPass<func::FuncOp>(createTesselWidenNarrowFloatMathPass());
+  pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createCSEPass());
 }
 
 void mlir::tessel::buildBufferizationPipeline(OpPassManager &pm) {

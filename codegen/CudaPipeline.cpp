@@ -54,13 +54,22 @@ std::string mlir::tessel::findLibdevice() {
   return "";
 }
 
+void mlir::tessel::buildCudaLinalgPipeline(OpPassManager &pm) {
+  // First, while tessel.attention is whole: the tiled loop lowering of the
+  // CPU pipeline takes what is left.
+  pm.addPass(createConvertTesselAttentionToCudaKernelPass());
+  buildCpuLinalgPipeline(pm);
+}
+
 void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
                                          const CudaPipelineOptions &options) {
   buildBufferizationPipeline(pm);
-  // f32 matrix products: cuBLAS, through the runtime.
+  // Matrix products (f32, and f16/bf16 operands into f32): cuBLAS, through
+  // the runtime.
   if (options.useCublas) {
     TesselLinalgToBlasPassOptions blas;
     blas.gemm = "tessel_cuda_sgemm";
+    blas.mixedGemm = "tessel_cuda_gemm_mixed";
     pm.addPass(createTesselLinalgToBlasPass(blas));
   }
 
@@ -118,6 +127,11 @@ void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
 }
 
 void mlir::tessel::registerCudaPipelines() {
+  PassPipelineRegistration<>(
+      "tessel-cuda-linalg",
+      "tessel -> linalg on tensors (CUDA target: f16/bf16 attention calls "
+      "the runtime's FlashAttention kernel)",
+      buildCudaLinalgPipeline);
   PassPipelineRegistration<>(
       "tessel-cuda-llvm",
       "linalg on tensors -> GPU kernels (PTX) + host LLVM dialect (CUDA)",

@@ -22,10 +22,17 @@ struct CudaPipelineOptions {
   /// CUDA math library; empty: none (f32 math is approximated by
   /// tessel-approximate-math before the kernels are outlined).
   std::string libdevice;
-  /// f32 matrix products call the runtime's `tessel_cuda_sgemm` (cuBLAS)
+  /// Matrix products call the runtime's `tessel_cuda_sgemm` (f32) and
+  /// `tessel_cuda_gemm_mixed` (f16/bf16 operands into f32), both cuBLAS,
   /// instead of becoming generated kernels.
   bool useCublas = true;
 };
+
+/// tessel -> linalg on tensors for the CUDA target: f16/bf16 attention the
+/// runtime's tensor-core kernel computes becomes a call to it
+/// (convert-tessel-attention-to-cuda-kernel), the rest as on the CPU
+/// (buildCpuLinalgPipeline).
+void buildCudaLinalgPipeline(OpPassManager &pm);
 
 /// linalg on tensors -> bufferized -> one kernel per loop nest (PTX) + host
 /// code calling the runtime's mgpu* entry points (`--emit=llvm`).
@@ -36,7 +43,7 @@ void buildCudaLLVMPipeline(OpPassManager &pm,
 /// $CUDA_PATH, the directory of `nvcc` on PATH, /usr/local/cuda).
 std::string findLibdevice();
 
-/// Registers `tessel-cuda-llvm`.
+/// Registers `tessel-cuda-linalg` and `tessel-cuda-llvm`.
 void registerCudaPipelines();
 
 } // namespace mlir::tessel

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/LoweringUtils.h"
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -24,32 +25,14 @@ using namespace mlir::tessel;
 
 static constexpr StringLiteral kKernel = "tessel_rt_kv_attention";
 
-/// A memref type of `type`'s shape with a fully dynamic strided layout: what
-/// any buffer of the tensor converts to.
-static MemRefType anyLayoutMemRef(RankedTensorType type) {
-  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
-  auto layout = StridedLayoutAttr::get(type.getContext(), ShapedType::kDynamic,
-                                       strides);
-  return MemRefType::get(type.getShape(), type.getElementType(), layout);
-}
-
-/// Generic 4-D / 1-D memref types of the kernel's signature.
-static MemRefType kernelMemRef(MLIRContext *ctx, int64_t rank, Type element) {
-  SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
-  SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
-  return MemRefType::get(
-      shape, element,
-      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
-}
-
 /// The kernel's declaration (created once per module).
 static func::FuncOp getOrDeclareKernel(ModuleOp module, OpBuilder &builder) {
   if (auto fn = module.lookupSymbol<func::FuncOp>(kKernel))
     return fn;
   MLIRContext *ctx = module.getContext();
   Type i64 = builder.getI64Type(), f32 = builder.getF32Type();
-  MemRefType t4 = kernelMemRef(ctx, 4, f32);
-  MemRefType lens = kernelMemRef(ctx, 1, i64);
+  MemRefType t4 = dynamicStridedMemRef(ctx, 4, f32);
+  MemRefType lens = dynamicStridedMemRef(ctx, 1, i64);
   auto type = FunctionType::get(
       ctx, {i64, i64, t4, t4, t4, lens, t4, f32, f32, i64}, {});
   OpBuilder::InsertionGuard guard(builder);
@@ -87,7 +70,7 @@ struct LowerKvAttention : OpRewritePattern<KvAttentionOp> {
       Value buffer = rewriter.create<bufferization::ToMemrefOp>(
           loc, anyLayoutMemRef(type), tensor, /*read_only=*/true);
       return rewriter.create<memref::CastOp>(
-          loc, kernelMemRef(ctx, rank, type.getElementType()), buffer);
+          loc, dynamicStridedMemRef(ctx, rank, type.getElementType()), buffer);
     };
     Value qm = toBuffer(op.getQ(), 4);
     Value km = toBuffer(op.getK(), 4);
@@ -106,7 +89,7 @@ struct LowerKvAttention : OpRewritePattern<KvAttentionOp> {
         loc, MemRefType::get(out.getShape(), out.getElementType()),
         dynamicDims);
     Value om = rewriter.create<memref::CastOp>(
-        loc, kernelMemRef(ctx, 4, out.getElementType()), resultBuffer);
+        loc, dynamicStridedMemRef(ctx, 4, out.getElementType()), resultBuffer);
 
     auto i64 = [&](int64_t x) -> Value {
       return rewriter.create<arith::ConstantIntOp>(loc, x, 64);

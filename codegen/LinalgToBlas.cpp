@@ -2,7 +2,9 @@
 //
 // On buffers, each f32 linalg.matmul / batch_matmul (and their transpose_b
 // forms) whose operands are row-major or column-major in their last two dims
-// becomes a call to OpenBLAS's cblas_sgemm (one per batch entry). OpenBLAS's
+// becomes a call to OpenBLAS's cblas_sgemm (one per batch entry); with
+// `mixed-gemm` set, products of f16 or bf16 operands into f32 (what
+// MatMulToLinalg makes of narrow floats) call that function. OpenBLAS's
 // kernels are tuned per micro-architecture and picked at run time, which a
 // generic loop nest does not match; see bench/results for the measurement.
 // Operands with other layouts keep the loop lowering.
@@ -51,17 +53,21 @@ std::optional<MatrixLayout> matrixLayout(MemRefType type) {
   return std::nullopt;
 }
 
-func::FuncOp getOrDeclareSgemm(ModuleOp module, OpBuilder &b,
-                               StringRef name) {
+/// Declares `name` with CBLAS's sgemm signature, plus a trailing i32 (the
+/// operands' type: 0 f16, 1 bf16) when `mixed`.
+func::FuncOp getOrDeclareSgemm(ModuleOp module, OpBuilder &b, StringRef name,
+                               bool mixed) {
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   Type ptr = LLVM::LLVMPointerType::get(b.getContext());
-  auto type = b.getFunctionType(
-      {i32, i32, i32, i32, i32, i32, f32, ptr, i32, ptr, i32, f32, ptr, i32},
-      {});
+  SmallVector<Type> args{i32, i32, i32, i32, i32, i32, f32,
+                         ptr, i32, ptr, i32, f32, ptr, i32};
+  if (mixed)
+    args.push_back(i32);
+  auto type = b.getFunctionType(args, {});
   auto f = b.create<func::FuncOp>(module.getLoc(), name, type);
   f.setPrivate();
   return f;
@@ -72,6 +78,7 @@ func::FuncOp getOrDeclareSgemm(ModuleOp module, OpBuilder &b,
 struct MatrixOperand {
   Value base;   // !llvm.ptr to element 0 of the view
   SmallVector<Value> sizes, strides; // index values
+  Type element;
 };
 
 MatrixOperand describe(OpBuilder &b, Location loc, Value memref) {
@@ -102,10 +109,12 @@ MatrixOperand describe(OpBuilder &b, Location loc, Value memref) {
   Value base = b.create<LLVM::IntToPtrOp>(loc, ptr, address);
   Value offset =
       b.create<arith::IndexCastOp>(loc, b.getI64Type(), meta.getOffset());
-  base = b.create<LLVM::GEPOp>(loc, ptr, b.getF32Type(), base,
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  base = b.create<LLVM::GEPOp>(loc, ptr, element, base,
                                ArrayRef<LLVM::GEPArg>{offset});
   MatrixOperand m;
   m.base = base;
+  m.element = element;
   m.sizes.assign(meta.getSizes().begin(), meta.getSizes().end());
   m.strides.assign(meta.getStrides().begin(), meta.getStrides().end());
   return m;
@@ -115,14 +124,21 @@ Value toI32(OpBuilder &b, Location loc, Value index) {
   return b.create<arith::IndexCastOp>(loc, b.getI32Type(), index);
 }
 
-Value offsetPointer(OpBuilder &b, Location loc, Value base, Value elements) {
+Value offsetPointer(OpBuilder &b, Location loc, const MatrixOperand &x,
+                    Value elements) {
   Value i64 = b.create<arith::IndexCastOp>(loc, b.getI64Type(), elements);
-  return b.create<LLVM::GEPOp>(loc, base.getType(), b.getF32Type(), base,
+  return b.create<LLVM::GEPOp>(loc, x.base.getType(), x.element, x.base,
                                ArrayRef<LLVM::GEPArg>{i64});
 }
 
+/// The callees a contraction may go to.
+struct GemmNames {
+  std::string f32;   // all operands f32
+  std::string mixed; // A, B f16 or bf16 (the same), C f32; empty: none
+};
+
 /// Rewrites one contraction; `transposeB` for the *_transpose_b forms.
-LogicalResult rewriteToSgemm(linalg::LinalgOp op, StringRef gemm,
+LogicalResult rewriteToSgemm(linalg::LinalgOp op, const GemmNames &names,
                              bool batched, bool transposeB,
                              PatternRewriter &rewriter) {
   if (!op.hasPureBufferSemantics())
@@ -133,9 +149,15 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, StringRef gemm,
   auto aType = cast<MemRefType>(a.getType());
   auto bType = cast<MemRefType>(bm.getType());
   auto cType = cast<MemRefType>(c.getType());
-  for (MemRefType t : {aType, bType, cType})
-    if (!t.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "not f32");
+  Type inElement = aType.getElementType();
+  bool mixed = false;
+  if (!cType.getElementType().isF32() || bType.getElementType() != inElement)
+    return rewriter.notifyMatchFailure(op, "element types BLAS cannot take");
+  if (!inElement.isF32()) {
+    if (names.mixed.empty() || !(inElement.isF16() || inElement.isBF16()))
+      return rewriter.notifyMatchFailure(op, "no product for these types");
+    mixed = true;
+  }
   auto aLayout = matrixLayout(aType), bLayout = matrixLayout(bType),
        cLayout = matrixLayout(cType);
   if (!aLayout || !bLayout || !cLayout || cLayout->transposed)
@@ -143,7 +165,8 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, StringRef gemm,
 
   Location loc = op.getLoc();
   auto module = op->getParentOfType<ModuleOp>();
-  func::FuncOp sgemm = getOrDeclareSgemm(module, rewriter, gemm);
+  func::FuncOp sgemm = getOrDeclareSgemm(
+      module, rewriter, mixed ? names.mixed : names.f32, mixed);
   MatrixOperand ma = describe(rewriter, loc, a), mb = describe(rewriter, loc, bm),
                 mc = describe(rewriter, loc, c);
   unsigned r = batched ? 1 : 0;
@@ -163,14 +186,23 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, StringRef gemm,
   };
 
   auto emitCall = [&](OpBuilder &b, Value pa, Value pb, Value pc) {
-    b.create<func::CallOp>(
-        loc, sgemm,
-        ValueRange{i32c(kRowMajor), i32c(transA ? kTrans : kNoTrans),
-                   i32c(transBFlag ? kTrans : kNoTrans), toI32(b, loc, m),
-                   toI32(b, loc, n), toI32(b, loc, k), one, pa,
-                   toI32(b, loc, lead(ma, transA)), pb,
-                   toI32(b, loc, lead(mb, bLayout->transposed)), one, pc,
-                   toI32(b, loc, lead(mc, false))});
+    SmallVector<Value> args{i32c(kRowMajor),
+                            i32c(transA ? kTrans : kNoTrans),
+                            i32c(transBFlag ? kTrans : kNoTrans),
+                            toI32(b, loc, m),
+                            toI32(b, loc, n),
+                            toI32(b, loc, k),
+                            one,
+                            pa,
+                            toI32(b, loc, lead(ma, transA)),
+                            pb,
+                            toI32(b, loc, lead(mb, bLayout->transposed)),
+                            one,
+                            pc,
+                            toI32(b, loc, lead(mc, false))};
+    if (mixed)
+      args.push_back(i32c(inElement.isBF16() ? 1 : 0));
+    b.create<func::CallOp>(loc, sgemm, args);
   };
 
   // BLAS rejects empty problems (lda < 1); an empty product adds nothing.
@@ -196,7 +228,7 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, StringRef gemm,
         [&](OpBuilder &b, Location l, Value i, ValueRange) {
           auto at = [&](const MatrixOperand &x) {
             Value elements = b.create<arith::MulIOp>(l, i, x.strides[0]);
-            return offsetPointer(b, l, x.base, elements);
+            return offsetPointer(b, l, x, elements);
           };
           emitCall(b, at(ma), at(mb), at(mc));
           b.create<scf::YieldOp>(l);
@@ -208,15 +240,14 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, StringRef gemm,
 
 template <typename OpTy, bool Batched, bool TransposeB>
 struct ContractionToSgemm : OpRewritePattern<OpTy> {
-  ContractionToSgemm(MLIRContext *context, StringRef gemm)
-      : OpRewritePattern<OpTy>(context), gemm(gemm.str()) {}
+  ContractionToSgemm(MLIRContext *context, const GemmNames &names)
+      : OpRewritePattern<OpTy>(context), names(names) {}
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
-    return rewriteToSgemm(cast<linalg::LinalgOp>(op.getOperation()), gemm,
-                          Batched,
-                          TransposeB, rewriter);
+    return rewriteToSgemm(cast<linalg::LinalgOp>(op.getOperation()), names,
+                          Batched, TransposeB, rewriter);
   }
-  std::string gemm;
+  GemmNames names;
 };
 
 struct TesselLinalgToBlasPass
@@ -224,11 +255,13 @@ struct TesselLinalgToBlasPass
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
+    // One lvalue: add<...> forwards its arguments to every pattern.
+    GemmNames names{gemm, mixedGemm};
     patterns.add<ContractionToSgemm<linalg::MatmulOp, false, false>,
                  ContractionToSgemm<linalg::MatmulTransposeBOp, false, true>,
                  ContractionToSgemm<linalg::BatchMatmulOp, true, false>,
                  ContractionToSgemm<linalg::BatchMatmulTransposeBOp, true, true>>(
-        &getContext(), gemm);
+        &getContext(), names);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

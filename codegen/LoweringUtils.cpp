@@ -10,6 +10,22 @@
 using namespace mlir;
 using namespace mlir::tessel;
 
+MemRefType mlir::tessel::anyLayoutMemRef(RankedTensorType type) {
+  SmallVector<int64_t> strides(type.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(type.getContext(), ShapedType::kDynamic,
+                                       strides);
+  return MemRefType::get(type.getShape(), type.getElementType(), layout);
+}
+
+MemRefType mlir::tessel::dynamicStridedMemRef(MLIRContext *ctx, int64_t rank,
+                                              Type element) {
+  SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
+  SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
+  return MemRefType::get(
+      shape, element,
+      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
+}
+
 OpFoldResult mlir::tessel::dimOf(OpBuilder &b, Location loc, Value v,
                                  int64_t d) {
   auto type = cast<RankedTensorType>(v.getType());

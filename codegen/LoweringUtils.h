@@ -17,6 +17,14 @@ namespace mlir::tessel {
 using ScalarBodyBuilder =
     function_ref<Value(OpBuilder &b, Location loc, ValueRange args)>;
 
+/// A memref type of `type`'s shape with a fully dynamic strided layout: what
+/// any buffer of the tensor casts to.
+MemRefType anyLayoutMemRef(RankedTensorType type);
+
+/// A memref of `rank` dynamic dims with a fully dynamic strided layout: the
+/// operand type of runtime kernels called through their C interface.
+MemRefType dynamicStridedMemRef(MLIRContext *ctx, int64_t rank, Type element);
+
 /// Dim `d` of tensor `v`, static when the type says so.
 OpFoldResult dimOf(OpBuilder &b, Location loc, Value v, int64_t d);
 

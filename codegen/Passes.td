@@ -73,7 +73,10 @@ def TesselLinalgToBlasPass : Pass<"tessel-linalg-to-blas", "ModuleOp"> {
     `scf.for`), guarded against empty problems. Other element types and
     layouts keep the loop lowering. The model library then links OpenBLAS.
     With `gemm=tessel_cuda_sgemm` (the CUDA target) the calls go to the
-    runtime's cuBLAS-backed function of the same signature instead.
+    runtime's cuBLAS-backed function of the same signature instead, and
+    with `mixed-gemm=tessel_cuda_gemm_mixed` products of f16 or bf16
+    operands into an f32 result (`--precision`) go to the runtime's
+    cuBLAS GemmEx-backed function (f32 compute).
     A module pass: it declares the callee in the module, which a pass
     running on several functions in parallel (@main, @prefill, @decode)
     must not do.
@@ -81,7 +84,11 @@ def TesselLinalgToBlasPass : Pass<"tessel-linalg-to-blas", "ModuleOp"> {
   let options = [
     Option<"gemm", "gemm", "std::string", "\"cblas_sgemm\"",
            "The function called: cblas_sgemm, or tessel_cuda_sgemm (same "
-           "CBLAS signature, on memory the GPU reaches)">
+           "CBLAS signature, on memory the GPU reaches)">,
+    Option<"mixedGemm", "mixed-gemm", "std::string", "\"\"",
+           "The function products of f16/bf16 operands into f32 call (the "
+           "CBLAS signature plus an i32: 0 f16, 1 bf16), e.g. "
+           "tessel_cuda_gemm_mixed; empty: they keep the loop lowering">
   ];
   let dependentDialects = [
     "LLVM::LLVMDialect", "scf::SCFDialect", "arith::ArithDialect",
@@ -102,6 +109,29 @@ def TesselFuseElementwisePass
   }];
   let dependentDialects = ["linalg::LinalgDialect", "tensor::TensorDialect",
                            "affine::AffineDialect"];
+}
+
+def TesselWidenNarrowFloatMathPass
+    : Pass<"tessel-widen-narrow-float-math", "func::FuncOp"> {
+  let summary = "Computes f16/bf16 arith/math ops in f32; drops roundings "
+                "whose value goes straight back to f32.";
+  let description = [{
+    Each arith/math op with f16/bf16 operands or results is rebuilt in f32
+    (`arith.extf` of its narrow operands, `arith.truncf` of its narrow
+    results), and `extf(truncf(x))` of an f32 `x` becomes `x`. Run after
+    element-wise fusion, a fused kernel's intermediate values stay f32 and
+    only what it stores is rounded (once), instead of once per op.
+
+    Before:
+      %s = arith.addf %a, %b : bf16
+      %t = arith.mulf %s, %c : bf16
+    After:
+      %a1 = arith.extf %a : bf16 to f32    (b, c too)
+      %s = arith.addf %a1, %b1 : f32
+      %t = arith.mulf %s, %c1 : f32
+      %r = arith.truncf %t : f32 to bf16
+  }];
+  let dependentDialects = ["arith::ArithDialect"];
 }
 
 def TesselTileGpuLoopsPass : Pass<"tessel-tile-gpu-loops", "func::FuncOp"> {
@@ -214,6 +244,36 @@ def ConvertTesselAttentionToLoopsPass
   let dependentDialects = [
     "linalg::LinalgDialect", "tensor::TensorDialect", "arith::ArithDialect",
     "math::MathDialect", "scf::SCFDialect"
+  ];
+}
+
+def ConvertTesselAttentionToCudaKernelPass
+    : Pass<"convert-tessel-attention-to-cuda-kernel", "ModuleOp"> {
+  let summary = "Lowers f16/bf16 `tessel.attention` to the runtime's "
+                "tensor-core FlashAttention kernel (CUDA target).";
+  let description = [{
+    Each `tessel.attention` the kernel computes becomes
+
+      %q = bufferization.to_memref %q read_only    (k, v too)
+      %o = memref.alloc(batch, heads, seq, head_dim) {alignment = 16}
+      func.call @tessel_rt_cuda_attention_f16(%q, %k, %v, %o, %scale,
+                                              %causal, %window_left,
+                                              %zero_masked_rows)
+      %y = bufferization.to_tensor %o restrict writable
+
+    (`_bf16` for bf16) with a private declaration carrying
+    `llvm.emit_c_interface`: libtessel_rt exports
+    `_mlir_ciface_tessel_rt_cuda_attention_*`, which launches
+    runtime/cuda/FlashAttention.cu. The kernel takes 4-D f16/bf16 operands
+    with head dim 64, 80, 96, 128 or 256, MHA/GQA/MQA (static head counts),
+    causal (bottom-right aligned) and left windows, and no mask operand or
+    softcap; other attention ops are left to the loop lowering. Strides and
+    alignment are checked at run time (the run fails with a message if the
+    kernel cannot read a buffer).
+  }];
+  let dependentDialects = [
+    "bufferization::BufferizationDialect", "memref::MemRefDialect",
+    "func::FuncDialect", "arith::ArithDialect", "tensor::TensorDialect"
   ];
 }
 

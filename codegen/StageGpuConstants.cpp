@@ -4,7 +4,10 @@
 // outlined, every constant a gpu.launch reads, or whose pointer goes to the
 // runtime's cuBLAS product, gets a copy in a buffer the host allocates
 // (managed memory on the CUDA target), filled on the host and freed at the
-// end of the block that made it.
+// end of the block that made it. (A constant read through a pointer by the
+// runtime's mixed-precision product was missed before, when only
+// tessel_cuda_sgemm counted: Llama's rotary `inv_freq @ positions` in f16
+// read host memory on the GPU; test/codegen/stage-gpu-constants.mlir.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,8 +28,18 @@ using namespace mlir::tessel;
 
 namespace {
 
+/// True for the runtime functions that hand their pointer arguments to the
+/// device: the cuBLAS products (tessel_cuda_sgemm, tessel_cuda_gemm_mixed)
+/// and the runtime's kernels (_mlir_ciface_tessel_rt_cuda_*, declared as
+/// tessel_rt_cuda_*).
+bool readsOnDevice(StringRef callee) {
+  return callee.starts_with("tessel_cuda_") ||
+         callee.starts_with("tessel_rt_cuda_");
+}
+
 /// True if `v`, or anything computed from it (a view, its pointer), is used
-/// inside a gpu.launch or passed to the runtime's cuBLAS product.
+/// inside a gpu.launch or passed to a runtime function that reads it on the
+/// device.
 bool usedOnDevice(Value v) {
   SmallVector<Value> work{v};
   DenseSet<Value> seen{v};
@@ -36,7 +49,7 @@ bool usedOnDevice(Value v) {
       if (user->getParentOfType<gpu::LaunchOp>())
         return true;
       if (auto call = dyn_cast<func::CallOp>(user);
-          call && call.getCallee() == "tessel_cuda_sgemm")
+          call && readsOnDevice(call.getCallee()))
         return true;
       for (Value result : user->getResults())
         if (seen.insert(result).second)

@@ -250,4 +250,35 @@ def TesselInsertKvCachePass : Pass<"tessel-insert-kv-cache", "ModuleOp"> {
   let dependentDialects = ["tessel::TesselDialect", "func::FuncDialect"];
 }
 
+def TesselConvertPrecisionPass
+    : Pass<"tessel-convert-precision", "ModuleOp"> {
+  let summary = "Converts a graph's f32 weights and activations to f16 or "
+                "bf16 (accumulation stays f32).";
+  let description = [{
+    Every f32 tensor of every function becomes `precision`'s type: blob and
+    inline constants are converted (round to nearest even; f16 saturates
+    finite values beyond +-65504, so a float32-lowest mask fill stays a
+    finite fill), and so are the results and f32 type attributes (`to` of
+    `tessel.cast`) of every op. Inputs and outputs keep f32 at the
+    interface: a cast follows each f32 input and precedes each f32 output.
+    `tessel.kv_attention` keeps f32 operands (casts around it): the paged
+    cache is f32.
+
+    Before (precision=bf16):
+      %y = tessel.gelu %x : (tensor<2x8xf32>) -> tensor<2x8xf32>
+    After:
+      %0 = tessel.cast %x {to = bf16} : (tensor<2x8xf32>) -> tensor<2x8xbf16>
+      %y = tessel.gelu %0 : (tensor<2x8xbf16>) -> tensor<2x8xbf16>
+      %1 = tessel.cast %y {to = f32} : (tensor<2x8xbf16>) -> tensor<2x8xf32>
+
+    Accumulation stays f32 in the lowerings (products, sums, softmax,
+    norms of narrow floats accumulate in f32).
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", "\"fp16\"",
+           "fp32 (no change), fp16 or bf16">,
+  ];
+  let dependentDialects = ["tessel::TesselDialect", "func::FuncDialect"];
+}
+
 #endif // TESSEL_PASSES_TD

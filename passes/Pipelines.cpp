@@ -25,6 +25,19 @@ void mlir::tessel::buildCleanupPipeline(OpPassManager &pm) {
 
 void mlir::tessel::buildGraphPipeline(OpPassManager &pm,
                                       const CompileOptions &options) {
+  buildOptimizePipeline(pm, options);
+  if (options.precision != "fp32") {
+    // Last: the fusion patterns match the exporters' f32 graphs.
+    TesselConvertPrecisionPassOptions precision;
+    precision.precision = options.precision;
+    pm.addPass(createTesselConvertPrecisionPass(precision));
+    if (options.optLevel > 0)
+      pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  }
+}
+
+void mlir::tessel::buildOptimizePipeline(OpPassManager &pm,
+                                         const CompileOptions &options) {
   if (options.optLevel <= 0)
     return;
   buildCleanupPipeline(pm);

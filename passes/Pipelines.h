@@ -5,6 +5,8 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <string>
+
 namespace mlir::tessel {
 
 /// What the driver asks of the pipelines.
@@ -15,14 +17,21 @@ struct CompileOptions {
   /// Add `prefill`/`decode` entry points over a paged KV cache
   /// (tessel-insert-kv-cache; needs optLevel >= 1 for fused attention).
   bool kvCache = false;
+  /// "fp32", "fp16" or "bf16": the precision of weights and activations
+  /// (tessel-convert-precision; applies at every optLevel).
+  std::string precision = "fp32";
 };
 
 /// Shape inference, folding of shape subgraphs, CSE and dead-code removal on
 /// every function of a module.
 void buildCleanupPipeline(OpPassManager &pm);
 
-/// The graph-level pipeline for `options.optLevel` (empty at -O0).
+/// The graph-level pipeline for `options`: the optimizations of
+/// `options.optLevel`, then the precision conversion.
 void buildGraphPipeline(OpPassManager &pm, const CompileOptions &options);
+
+/// The optimizations of `options.optLevel` (empty at -O0).
+void buildOptimizePipeline(OpPassManager &pm, const CompileOptions &options);
 
 /// Registers the pipelines with the pass registry (`tessel-cleanup`).
 void registerTesselPipelines();

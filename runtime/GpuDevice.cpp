@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 #include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -53,6 +55,7 @@ struct Driver {
   CUresult (*memcpy)(CUdeviceptr, CUdeviceptr, size_t);
   CUresult (*memsetD32)(CUdeviceptr, unsigned, size_t);
   CUresult (*memsetD16)(CUdeviceptr, unsigned short, size_t);
+  CUresult (*funcSetAttribute)(Handle, int, int);
   CUresult (*getErrorName)(CUresult, const char **);
   CUresult (*getErrorString)(CUresult, const char **);
 };
@@ -70,6 +73,11 @@ struct State {
   Handle context = nullptr;
   std::string name;
   std::unordered_set<void *> hostFallback; // allocate() fell back to malloc
+  // The runtime's own kernels (runtime/cuda, embedded as a fatbin), loaded
+  // on first use; their functions by name, with the dynamic shared memory
+  // each was enabled for.
+  Handle kernelLibrary = nullptr;
+  std::unordered_map<std::string, std::pair<Handle, unsigned>> kernels;
   // cuBLAS, opened on the first matrix product.
   bool blasTried = false;
   void *blasLibrary = nullptr;
@@ -79,6 +87,9 @@ struct State {
   int (*blasSgemm)(Handle, int, int, int, int, int, const float *,
                    const float *, int, const float *, int, const float *,
                    float *, int) = nullptr;
+  int (*blasGemmEx)(Handle, int, int, int, int, int, const void *,
+                    const void *, int, int, const void *, int, int,
+                    const void *, void *, int, int, int, int) = nullptr;
 };
 
 State &state() {
@@ -179,6 +190,8 @@ bool initLocked(State &s) {
       {resolve(s.library, cu.memcpy, "cuMemcpy"), "cuMemcpy"},
       {resolve(s.library, cu.memsetD32, "cuMemsetD32_v2"), "cuMemsetD32_v2"},
       {resolve(s.library, cu.memsetD16, "cuMemsetD16_v2"), "cuMemsetD16_v2"},
+      {resolve(s.library, cu.funcSetAttribute, "cuFuncSetAttribute"),
+       "cuFuncSetAttribute"},
       {resolve(s.library, cu.getErrorName, "cuGetErrorName"),
        "cuGetErrorName"},
       {resolve(s.library, cu.getErrorString, "cuGetErrorString"),
@@ -263,6 +276,64 @@ bool available(std::string &why) {
   }
   return true;
 }
+
+bool launchLibraryKernel(const char *name, const unsigned grid[3],
+                         unsigned threads, unsigned smemBytes, void **args) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return false;
+  if (!s.kernelLibrary) {
+    if (kernelLibrarySize() == 0) {
+      setSticky(s, std::string("the model needs the runtime's CUDA kernel ") +
+                       name +
+                       ", and this libtessel_rt was built without them (no "
+                       "nvcc at build time)");
+      return false;
+    }
+    if (!check(s, s.cu.moduleLoadData(&s.kernelLibrary, kernelLibraryImage()),
+               "cuModuleLoadData (the runtime's kernels)"))
+      return false;
+  }
+  auto [it, inserted] = s.kernels.try_emplace(name, nullptr, 0u);
+  if (inserted &&
+      !check(s, s.cu.moduleGetFunction(&it->second.first, s.kernelLibrary,
+                                       name),
+             "cuModuleGetFunction (the runtime's kernels)")) {
+    s.kernels.erase(it);
+    return false;
+  }
+  if (smemBytes > it->second.second) {
+    constexpr int kMaxDynamicSharedBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
+    if (!check(s,
+               s.cu.funcSetAttribute(it->second.first, kMaxDynamicSharedBytes,
+                                     (int)smemBytes),
+               "cuFuncSetAttribute"))
+      return false;
+    it->second.second = smemBytes;
+  }
+  Handle stream = streamLocked(s);
+  if (!check(s,
+             s.cu.launchKernel(it->second.first, grid[0], grid[1], grid[2],
+                               threads, 1, 1, smemBytes, stream, args,
+                               nullptr),
+             name))
+    return false;
+  // The host code may free the operands next (cuMemFree does not wait for
+  // the stream): finish here, as the generated launches do.
+  return check(s, s.cu.streamSynchronize(stream), "cuStreamSynchronize");
+}
+
+namespace {
+thread_local std::string runError;
+} // namespace
+
+void failRun(const std::string &message) {
+  if (runError.empty())
+    runError = message;
+}
+
+std::string takeRunError() { return std::exchange(runError, std::string()); }
 
 std::string stickyError() {
   State &s = state();
@@ -548,9 +619,10 @@ bool cublasLocked(State &s) {
     }
     if (!resolve(s.blasLibrary, s.blasCreate, "cublasCreate_v2") ||
         !resolve(s.blasLibrary, s.blasSetStream, "cublasSetStream_v2") ||
-        !resolve(s.blasLibrary, s.blasSgemm, "cublasSgemm_v2")) {
+        !resolve(s.blasLibrary, s.blasSgemm, "cublasSgemm_v2") ||
+        !resolve(s.blasLibrary, s.blasGemmEx, "cublasGemmEx")) {
       setSticky(s, "libcublas lacks cublasCreate_v2 / cublasSetStream_v2 / "
-                   "cublasSgemm_v2");
+                   "cublasSgemm_v2 / cublasGemmEx");
       return false;
     }
     int status = s.blasCreate(&s.blas);
@@ -565,17 +637,21 @@ bool cublasLocked(State &s) {
 
 } // namespace
 
-/// CBLAS's cblas_sgemm on memory the GPU reaches, through cuBLAS on this
-/// thread's stream; returns once the product is done (the host code may
-/// read it next). Row-major C = op(A) op(B) is column-major
-/// C^T = op(B)^T op(A)^T.
-TESSEL_GPU_EXPORT void tessel_cuda_sgemm(int order, int transA, int transB,
-                                         int m, int n, int k, float alpha,
-                                         const float *a, int lda,
-                                         const float *b, int ldb, float beta,
-                                         float *c, int ldc) {
+namespace {
+
+/// The element types of a product: CUDA_R_32F, CUDA_R_16F, CUDA_R_16BF.
+constexpr int kCudaF32 = 0, kCudaF16 = 2, kCudaBF16 = 14;
+
+/// C (f32) = op(A) op(B) through cuBLAS on this thread's stream, A and B of
+/// `inType`; returns once the product is done (the host code may read it
+/// next). Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T.
+void gemm(int order, int transA, int transB, int m, int n, int k, float alpha,
+          const void *a, int lda, const void *b, int ldb, float beta, float *c,
+          int ldc, int inType) {
   constexpr int kRowMajor = 101, kTrans = 112;
-  constexpr int kOpN = 0, kOpT = 1; // CUBLAS_OP_N, CUBLAS_OP_T
+  constexpr int kOpN = 0, kOpT = 1;       // CUBLAS_OP_N, CUBLAS_OP_T
+  constexpr int kCompute32F = 68;         // CUBLAS_COMPUTE_32F
+  constexpr int kDefaultAlgo = -1;        // CUBLAS_GEMM_DEFAULT
   State &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (m <= 0 || n <= 0 || k <= 0 || !usable(s) || !cublasLocked(s))
@@ -584,19 +660,59 @@ TESSEL_GPU_EXPORT void tessel_cuda_sgemm(int order, int transA, int transB,
   int status = s.blasSetStream(s.blas, stream);
   int opA = transA == kTrans ? kOpT : kOpN;
   int opB = transB == kTrans ? kOpT : kOpN;
+  if (order == kRowMajor) {
+    std::swap(opA, opB);
+    std::swap(a, b);
+    std::swap(lda, ldb);
+    std::swap(m, n);
+  }
   if (status == 0) {
-    if (order == kRowMajor)
-      status = s.blasSgemm(s.blas, opB, opA, n, m, k, &alpha, b, ldb, a, lda,
-                           &beta, c, ldc);
+    if (inType == kCudaF32)
+      status = s.blasSgemm(s.blas, opA, opB, m, n, k, &alpha,
+                           static_cast<const float *>(a), lda,
+                           static_cast<const float *>(b), ldb, &beta, c, ldc);
     else
-      status = s.blasSgemm(s.blas, opA, opB, m, n, k, &alpha, a, lda, b, ldb,
-                           &beta, c, ldc);
+      status = s.blasGemmEx(s.blas, opA, opB, m, n, k, &alpha, a, inType, lda,
+                            b, inType, ldb, &beta, c, kCudaF32, ldc,
+                            kCompute32F, kDefaultAlgo);
   }
   if (status != 0) {
-    setSticky(s, "cublasSgemm failed with status " + std::to_string(status) +
+    setSticky(s, std::string(inType == kCudaF32 ? "cublasSgemm" : "cublasGemmEx") +
+                     " failed with status " + std::to_string(status) +
                      " (m " + std::to_string(m) + ", n " + std::to_string(n) +
                      ", k " + std::to_string(k) + ")");
     return;
   }
   check(s, s.cu.streamSynchronize(stream), "cuStreamSynchronize");
+}
+
+} // namespace
+
+/// CBLAS's cblas_sgemm on memory the GPU reaches.
+TESSEL_GPU_EXPORT void tessel_cuda_sgemm(int order, int transA, int transB,
+                                         int m, int n, int k, float alpha,
+                                         const float *a, int lda,
+                                         const float *b, int ldb, float beta,
+                                         float *c, int ldc) {
+  gemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+       kCudaF32);
+}
+
+/// cblas_sgemm's signature with f16 (`type` 0) or bf16 (1) A and B and an
+/// f32 C, accumulated in f32 (tessel-linalg-to-blas's mixed-gemm).
+TESSEL_GPU_EXPORT void tessel_cuda_gemm_mixed(int order, int transA,
+                                              int transB, int m, int n, int k,
+                                              float alpha, const void *a,
+                                              int lda, const void *b, int ldb,
+                                              float beta, float *c, int ldc,
+                                              int type) {
+  if (type != 0 && type != 1) {
+    State &s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    setSticky(s, "tessel_cuda_gemm_mixed: unknown operand type " +
+                     std::to_string(type));
+    return;
+  }
+  gemm(order, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+       type == 0 ? kCudaF16 : kCudaBF16);
 }

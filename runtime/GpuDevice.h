@@ -43,6 +43,25 @@ bool synchronize();
 /// "NVIDIA H100 80GB HBM3 (device 0)", for messages.
 std::string deviceName();
 
+/// Launches `name`, a kernel of the runtime's own kernel library
+/// (runtime/cuda, embedded as a fatbin and loaded on first use), with a 1-D
+/// block of `threads`, `smemBytes` of dynamic shared memory and the kernel's
+/// `args` (cuLaunchKernel's kernelParams) on this thread's stream, and waits
+/// for it. False, with the sticky error set, on failure.
+bool launchLibraryKernel(const char *name, const unsigned grid[3],
+                         unsigned threads, unsigned smemBytes, void **args);
+
+/// The embedded kernel library (a fatbin; size 0 when the runtime was built
+/// without nvcc). Defined in runtime/cuda/KernelLibrary.cpp.
+const void *kernelLibraryImage();
+size_t kernelLibrarySize();
+
+/// Records why the model run on this thread fails (arguments a runtime
+/// kernel cannot take; the device stays usable). The first message wins
+/// until `takeRunError` returns and clears it.
+void failRun(const std::string &message);
+std::string takeRunError();
+
 } // namespace tessel::rt::gpu
 
 #endif // TESSEL_RUNTIME_GPUDEVICE_H

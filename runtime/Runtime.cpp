@@ -498,9 +498,16 @@ public:
       gpu::synchronize();
       std::string sticky = gpu::stickyError();
       if (!sticky.empty()) {
+        gpu::takeRunError();
         releaseReturned(area.data());
         return Error::make(TESSEL_DEVICE_ERROR,
                            "running " + model.path + ": " + sticky);
+      }
+      std::string failed = gpu::takeRunError();
+      if (!failed.empty()) {
+        releaseReturned(area.data());
+        return Error::make(TESSEL_INVALID_ARGUMENT,
+                           "running " + model.path + ": " + failed);
       }
     }
     return collectOutputs(area.data());

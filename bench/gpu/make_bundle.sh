@@ -16,15 +16,27 @@ cp "$build/bin/tessel-run" "$bundle/bin/"
 cp "$build/lib/libtessel_rt.so" "$bundle/lib/"
 # tinylm_bytes (13 MB of weights) at -O2 only: the bundle must stay small
 # enough to travel.
-for onnx in "$root"/test/models/*.onnx; do
+# Two attention blocks at head dims the shared models lack (they all use
+# 16): their f16/bf16 builds run the runtime's FlashAttention kernel.
+python3 "$root/test/lib/attention_model.py" "$bundle/models/attn_d64_gqa" \
+  --head-dim 64 --heads 4 --kv-heads 2 --causal 1
+python3 "$root/test/lib/attention_model.py" "$bundle/models/attn_d128" \
+  --head-dim 128 --heads 2 --kv-heads 2 --causal 0
+for onnx in "$root"/test/models/*.onnx "$bundle"/models/attn_*.onnx; do
   name=$(basename "$onnx" .onnx)
   opts="0 2"
-  [ "$name" = tinylm_bytes_eager_ts ] && opts=2
+  case $name in tinylm_bytes_eager_ts | attn_*) opts=2 ;; esac
   for opt in $opts; do
     "$build/bin/tesselc" "$onnx" -O$opt --target=cuda \
       -o "$bundle/models/$name.O$opt.so"
   done
+  # --precision: every model at -O2 in fp16 and bf16.
+  for precision in fp16 bf16; do
+    "$build/bin/tesselc" "$onnx" -O2 --target=cuda --precision=$precision \
+      -o "$bundle/models/$name.O2.$precision.so"
+  done
 done
+rm -f "$bundle"/models/attn_*.onnx
 # tinylm_bytes has no .npz: 2 x 256 bytes of text, the CPU result as the
 # reference.
 python3 - "$root" "$bundle" "$build" <<'PY'

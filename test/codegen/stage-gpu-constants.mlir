@@ -38,6 +38,28 @@ module attributes {gpu.container_module} {
     func.call @tessel_cuda_sgemm(%p) : (index) -> ()
     return
   }
+  // Likewise for the f16/bf16 product and the runtime's attention kernel
+  // (Llama's rotary `inv_freq @ positions` in f16 read host memory on the
+  // GPU when only tessel_cuda_sgemm counted).
+  func.func private @tessel_cuda_gemm_mixed(index)
+  func.func private @tessel_rt_cuda_attention_f16(memref<4xf32>)
+  // CHECK-LABEL: func.func @mixed_gemm_reads_constant
+  // CHECK:         %[[G:.+]] = memref.get_global @table : memref<4xf32>
+  // CHECK-NEXT:    %[[S:.+]] = memref.alloc() : memref<4xf32>
+  // CHECK-NEXT:    linalg.copy ins(%[[G]] : memref<4xf32>) outs(%[[S]] : memref<4xf32>)
+  // CHECK-NEXT:    memref.extract_aligned_pointer_as_index %[[S]]
+  // CHECK:         %[[G2:.+]] = memref.get_global @table : memref<4xf32>
+  // CHECK-NEXT:    %[[S2:.+]] = memref.alloc() : memref<4xf32>
+  // CHECK-NEXT:    linalg.copy ins(%[[G2]] : memref<4xf32>) outs(%[[S2]] : memref<4xf32>)
+  // CHECK-NEXT:    call @tessel_rt_cuda_attention_f16(%[[S2]])
+  func.func @mixed_gemm_reads_constant() {
+    %g = memref.get_global @table : memref<4xf32>
+    %p = memref.extract_aligned_pointer_as_index %g : memref<4xf32> -> index
+    func.call @tessel_cuda_gemm_mixed(%p) : (index) -> ()
+    %g2 = memref.get_global @table : memref<4xf32>
+    func.call @tessel_rt_cuda_attention_f16(%g2) : (memref<4xf32>) -> ()
+    return
+  }
   // A constant only the host reads stays where it is.
   // CHECK-LABEL: func.func @host_only
   // CHECK:         %[[G:.+]] = memref.get_global @table

@@ -104,6 +104,12 @@ cl::opt<bool> kvCache(
     cl::desc("Also emit `prefill` and `decode` entry points over the "
              "runtime's paged KV cache (causal decoders; needs -O1 or more)"),
     cl::cat(category));
+cl::opt<std::string> precision(
+    "precision", cl::init("fp32"),
+    cl::desc("Precision of weights and activations: fp32 (default), fp16 or "
+             "bf16 (products, sums and norms accumulate in f32; inputs and "
+             "outputs stay f32)"),
+    cl::cat(category));
 cl::opt<bool> printSupportedOps(
     "print-supported-ops",
     cl::desc("Print the table of supported ONNX ops (Markdown) and exit"),
@@ -274,6 +280,11 @@ int run() {
                     "cpu target only)\n";
     return 1;
   }
+  if (precision != "fp32" && precision != "fp16" && precision != "bf16") {
+    llvm::errs() << "tesselc: error: unknown precision '" << precision
+                 << "' (expected --precision=fp32, fp16 or bf16)\n";
+    return 1;
+  }
   if (emit == EmitKind::PTX && !cuda) {
     llvm::errs() << "tesselc: error: --emit=ptx needs --target=cuda\n";
     return 1;
@@ -306,6 +317,7 @@ int run() {
   tessel::CompileOptions options;
   options.optLevel = optLevel - '0';
   options.kvCache = kvCache;
+  options.precision = precision;
   PassManager pm(&context);
   tessel::buildGraphPipeline(pm, options);
   if (failed(pm.run(*module)))
@@ -346,7 +358,10 @@ int run() {
     if (failed(signature))
       return 1;
     PassManager linalg(&context);
-    tessel::buildCpuLinalgPipeline(linalg);
+    if (cuda)
+      tessel::buildCudaLinalgPipeline(linalg);
+    else
+      tessel::buildCpuLinalgPipeline(linalg);
     if (failed(linalg.run(*module)))
       return 1;
     if (emit != EmitKind::Linalg) {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds libtessel_flash.so (bench/gpu/flash/flash_attn.cu) for sm_80 + sm_90
+# Builds libtessel_flash.so (runtime/cuda/FlashAttention.cu) for sm_80 + sm_90
 # into OUT_DIR (default: bench/gpu/flash/build) and writes ptxas' resource
 # usage (registers, stack, spills per kernel instantiation) to
 # OUT_DIR/ptxas.txt, with a one-line-per-kernel summary on stdout.
@@ -15,13 +15,13 @@ nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 "$nvcc" -O3 -std=c++17 ${NVCC_FLAGS:-} -shared -Xcompiler -fPIC \
   -Xcompiler -fvisibility=hidden -Xlinker --exclude-libs,ALL --threads 0 \
   -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-  -Xptxas -v -o "$out/libtessel_flash.so" "$here/flash_attn.cu" \
+  -Xptxas -v -o "$out/libtessel_flash.so" "$here/../../../runtime/cuda/FlashAttention.cu" \
   > "$out/ptxas.txt" 2>&1 || { cat "$out/ptxas.txt" >&2; exit 1; }
 # "sm_90 d=128 fp16 causal: 255 registers, 0 bytes stack, spills 0/0"
 awk '
   /Compiling entry function/ {
-    match($0, /kernelILi[0-9]+ELb[01]ELb[01]/); k = substr($0, RSTART, RLENGTH)
-    split(k, a, /ILi|ELb/); d = a[2]; bf = a[3]; ca = a[4]
+    match($0, /tessel_flash_fwd_d[0-9]+_b?f16_(causal|full)/); k = substr($0, RSTART, RLENGTH)
+    split(k, a, /_/); d = substr(a[4], 2); bf = (a[5] == "bf16"); ca = (a[6] == "causal")
     match($0, /sm_[0-9]+/); arch = substr($0, RSTART, RLENGTH) }
   /bytes stack frame/ { st = $1; ss = $5; sl = $9 }
   /Used [0-9]+ registers/ && d != "" {

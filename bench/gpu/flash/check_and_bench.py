@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds, checks and times tessel's FlashAttention-2-class forward kernel
-(bench/gpu/flash/flash_attn.cu) in one command:
+(runtime/cuda/FlashAttention.cu) in one command:
 
     python3 bench/gpu/flash/check_and_bench.py --out DIR [--quick] [--lib SO]
 
@@ -51,7 +51,7 @@ def build(out_dir):
            "--threads", "0",
            "-gencode", "arch=compute_80,code=sm_80",
            "-gencode", "arch=compute_90,code=sm_90",
-           "-Xptxas", "-v", "-o", lib, os.path.join(HERE, "flash_attn.cu")]
+           "-Xptxas", "-v", "-o", lib, os.path.join(HERE, "..", "..", "..", "runtime", "cuda", "FlashAttention.cu")]
     t0 = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True)
     with open(os.path.join(out_dir, "ptxas.txt"), "w") as f:

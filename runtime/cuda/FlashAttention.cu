@@ -1,5 +1,16 @@
-// flash_attn.cu - FlashAttention-2-class forward attention on tensor cores
-// (mma.sync m16n8k16, fp16/bf16 in, fp32 accumulate) for sm_80 / sm_90.
+// FlashAttention.cu - FlashAttention-2-class forward attention on tensor
+// cores (mma.sync m16n8k16, fp16/bf16 in, fp32 accumulate) for sm_80 / sm_90.
+//
+// One source, two builds:
+//   - libtessel_rt embeds this file's device code as a fatbin (nvcc -fatbin
+//     -DTESSEL_FLASH_DEVICE_ONLY) and launches the extern "C" kernels
+//     tessel_flash_fwd_d<D>_<f16|bf16>_<causal|full> through the driver
+//     (runtime/CudaKernels.cpp), for compiled models' tessel.attention;
+//   - bench/gpu/flash builds it as libtessel_flash.so, whose entry point
+//     (tessel_flash_attention_fwd, CUDA runtime launches) the random-input
+//     checks and the benchmark against PyTorch call.
+// Both launch the same kernels with the same launch shape
+// (tessel_flash_launch_shape in FlashAttention.h).
 //
 // One CTA owns BM = WARPS * MT * 16 query rows of one (batch, head); each warp
 // owns MT row tiles of 16 rows (so every K/V fragment read from shared memory
@@ -22,7 +33,7 @@
 // i receives matrix i, lane t holding row t/4, elements 2(t%4), 2(t%4)+1
 // (with .trans: elements [2(t%4)][t/4] and [2(t%4)+1][t/4]).
 
-#include "flash_attn.h"
+#include "FlashAttention.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -37,9 +48,6 @@ namespace tessel_flash {
 //   MINB   CTAs per SM for __launch_bounds__ (caps registers at 65536 /
 //          (threads * MINB)).
 template <int D> struct Cfg;
-#ifndef TESSEL_FLASH_D64_BN
-#define TESSEL_FLASH_D64_BN 128
-#endif
 template <> struct Cfg<64> {
   static constexpr int WARPS = 4, MT = 2, BN = TESSEL_FLASH_D64_BN, MINB = 2;
   static constexpr bool SPIPE = true;
@@ -215,8 +223,7 @@ __device__ __forceinline__ void load_tile(uint32_t s, const uint16_t *g,
 
 // ---------------------------------------------------------------------------
 template <int D, bool BF16, bool CAUSAL>
-__global__ void __launch_bounds__(Tr<D>::NT, Tr<D>::MINB)
-    flash_fwd_kernel(const TesselFlashParams p) {
+__device__ __forceinline__ void flash_fwd_body(const TesselFlashParams &p) {
   using T = Tr<D>;
   using M = Mma<BF16>;
   constexpr int MT = T::MT, BN = T::BN, BM = T::BM, NT = T::NT;
@@ -548,96 +555,110 @@ __global__ void __launch_bounds__(Tr<D>::NT, Tr<D>::MINB)
   }
 }
 
-// ---------------------------------------------------------------------------
-template <int D, bool BF16, bool CAUSAL>
-int launch(const TesselFlashParams &p, cudaStream_t stream) {
-  using T = Tr<D>;
-  auto kernel = flash_fwd_kernel<D, BF16, CAUSAL>;
-  int dev = 0;
-  cudaError_t err = cudaGetDevice(&dev);
-  if (err != cudaSuccess) return (int)err;
-  // The attribute is per device; setting it twice is harmless, so a plain
-  // flag array (benign race) avoids the call on the hot path.
-  static volatile bool attr_done[64] = {};
-  if (dev >= 64 || !attr_done[dev]) {
-    err = cudaFuncSetAttribute(kernel,
-                               cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               T::SMEM);
-    if (err != cudaSuccess) return (int)err;
-    if (dev < 64) attr_done[dev] = true;
-  }
-  const dim3 grid((unsigned)((p.seq_q + T::BM - 1) / T::BM),
-                  (unsigned)p.num_heads, (unsigned)p.batch);
-  kernel<<<grid, T::NT, T::SMEM, stream>>>(p);
-  return (int)cudaGetLastError();
-}
-
-template <int D>
-int dispatch(const TesselFlashParams &p, cudaStream_t stream) {
-  if (p.dtype == 0)
-    return p.causal ? launch<D, false, true>(p, stream)
-                    : launch<D, false, false>(p, stream);
-  return p.causal ? launch<D, true, true>(p, stream)
-                  : launch<D, true, false>(p, stream);
-}
-
 }  // namespace tessel_flash
 
-extern "C" TESSEL_FLASH_API int tessel_flash_attention_smem_bytes(int head_dim) {
-  using namespace tessel_flash;
-  switch (head_dim) {
-    case 64: return Tr<64>::SMEM;
-    case 80: return Tr<80>::SMEM;
-    case 96: return Tr<96>::SMEM;
-    case 128: return Tr<128>::SMEM;
-    case 256: return Tr<256>::SMEM;
-    default: return 0;
+// ---------------------------------------------------------------------------
+// The kernels, one extern "C" name per (head dim, type, causal): the runtime
+// finds them by name in the fatbin.
+#define TESSEL_FLASH_KERNEL(D, BF16, CAUSAL, NAME)                            \
+  extern "C" __global__ void __launch_bounds__(tessel_flash::Tr<D>::NT,      \
+                                               tessel_flash::Tr<D>::MINB)    \
+      NAME(const TesselFlashParams p) {                                        \
+    tessel_flash::flash_fwd_body<D, BF16, CAUSAL>(p);                          \
   }
+#define TESSEL_FLASH_KERNELS(D)                                                \
+  TESSEL_FLASH_KERNEL(D, false, false, tessel_flash_fwd_d##D##_f16_full)       \
+  TESSEL_FLASH_KERNEL(D, false, true, tessel_flash_fwd_d##D##_f16_causal)      \
+  TESSEL_FLASH_KERNEL(D, true, false, tessel_flash_fwd_d##D##_bf16_full)       \
+  TESSEL_FLASH_KERNEL(D, true, true, tessel_flash_fwd_d##D##_bf16_causal)
+TESSEL_FLASH_KERNELS(64)
+TESSEL_FLASH_KERNELS(80)
+TESSEL_FLASH_KERNELS(96)
+TESSEL_FLASH_KERNELS(128)
+TESSEL_FLASH_KERNELS(256)
+
+// The launch shapes must agree with the kernels' compile-time tiles.
+static_assert(TESSEL_FLASH_BLOCK_M(64) == tessel_flash::Tr<64>::BM &&
+                  TESSEL_FLASH_BLOCK_M(80) == tessel_flash::Tr<80>::BM &&
+                  TESSEL_FLASH_BLOCK_M(96) == tessel_flash::Tr<96>::BM &&
+                  TESSEL_FLASH_BLOCK_M(128) == tessel_flash::Tr<128>::BM &&
+                  TESSEL_FLASH_BLOCK_M(256) == tessel_flash::Tr<256>::BM,
+              "TESSEL_FLASH_BLOCK_M");
+static_assert(TESSEL_FLASH_THREADS(64) == tessel_flash::Tr<64>::NT &&
+                  TESSEL_FLASH_THREADS(80) == tessel_flash::Tr<80>::NT &&
+                  TESSEL_FLASH_THREADS(96) == tessel_flash::Tr<96>::NT &&
+                  TESSEL_FLASH_THREADS(128) == tessel_flash::Tr<128>::NT &&
+                  TESSEL_FLASH_THREADS(256) == tessel_flash::Tr<256>::NT,
+              "TESSEL_FLASH_THREADS");
+static_assert(TESSEL_FLASH_SMEM(64) == tessel_flash::Tr<64>::SMEM &&
+                  TESSEL_FLASH_SMEM(80) == tessel_flash::Tr<80>::SMEM &&
+                  TESSEL_FLASH_SMEM(96) == tessel_flash::Tr<96>::SMEM &&
+                  TESSEL_FLASH_SMEM(128) == tessel_flash::Tr<128>::SMEM &&
+                  TESSEL_FLASH_SMEM(256) == tessel_flash::Tr<256>::SMEM,
+              "TESSEL_FLASH_SMEM");
+
+#ifndef TESSEL_FLASH_DEVICE_ONLY
+// ---------------------------------------------------------------------------
+// The standalone library's entry point (CUDA runtime launches).
+#include <cuda_runtime.h>
+
+namespace {
+
+using Kernel = void (*)(TesselFlashParams);
+
+Kernel kernelFor(int headDim, int dtype, int causal) {
+#define TESSEL_FLASH_PICK(D)                                                   \
+  case D:                                                                      \
+    return dtype == 0 ? (causal ? tessel_flash_fwd_d##D##_f16_causal           \
+                                : tessel_flash_fwd_d##D##_f16_full)            \
+                      : (causal ? tessel_flash_fwd_d##D##_bf16_causal          \
+                                : tessel_flash_fwd_d##D##_bf16_full);
+  switch (headDim) {
+    TESSEL_FLASH_PICK(64)
+    TESSEL_FLASH_PICK(80)
+    TESSEL_FLASH_PICK(96)
+    TESSEL_FLASH_PICK(128)
+    TESSEL_FLASH_PICK(256)
+  }
+#undef TESSEL_FLASH_PICK
+  return nullptr;
+}
+
+} // namespace
+
+extern "C" TESSEL_FLASH_API int tessel_flash_attention_smem_bytes(int head_dim) {
+  return tessel_flash_smem_bytes(head_dim);
 }
 
 extern "C" TESSEL_FLASH_API int tessel_flash_attention_fwd(
-    const TesselFlashParams *params, cudaStream_t stream) {
-  using namespace tessel_flash;
+    const TesselFlashParams *params, void *stream) {
   const int bad = (int)cudaErrorInvalidValue;
   if (!params) return bad;
   TesselFlashParams p = *params;
-  if (p.dtype != 0 && p.dtype != 1) return bad;
-  if (tessel_flash_attention_smem_bytes(p.head_dim) == 0) return bad;
-  if (p.batch < 0 || p.num_heads < 0 || p.num_kv_heads < 0 || p.seq_q < 0 ||
-      p.seq_kv < 0)
-    return bad;
-  if (p.num_heads > 0 && (p.num_kv_heads <= 0 || p.num_heads % p.num_kv_heads))
-    return bad;
-  if (!(p.scale > 0.f) || !isfinite(p.scale)) return bad;
-  if (p.window_left < -1) return bad;
-  if (p.batch == 0 || p.num_heads == 0 || p.seq_q == 0) return 0;
-  if (p.batch > 65535 || p.num_heads > 65535) return bad;
-  if (!p.q || !p.o || (p.seq_kv > 0 && (!p.k || !p.v))) return bad;
-  const uintptr_t align = (uintptr_t)p.q | (uintptr_t)p.k | (uintptr_t)p.v |
-                          (uintptr_t)p.o;
-  if (align & 15) return bad;
-  const int64_t strides = p.q_batch_stride | p.q_head_stride | p.q_row_stride |
-                          p.k_batch_stride | p.k_head_stride | p.k_row_stride |
-                          p.v_batch_stride | p.v_head_stride | p.v_row_stride |
-                          p.o_batch_stride | p.o_head_stride | p.o_row_stride;
-  if (strides & 7) return bad;
-  // The kernel forms per-thread row offsets (row * row_stride, row < 32) in
-  // 32-bit arithmetic: keep |row_stride| < 2^26 elements.
-  const int64_t lim = (int64_t)1 << 26;
-  if (p.q_row_stride >= lim || p.k_row_stride >= lim || p.v_row_stride >= lim ||
-      p.o_row_stride >= lim || p.q_row_stride <= -lim ||
-      p.k_row_stride <= -lim || p.v_row_stride <= -lim ||
-      p.o_row_stride <= -lim)
-    return bad;
-  // A window wider than every query-key distance is no window; clamping keeps
-  // the kernel's index arithmetic in int range.
-  if (p.window_left > p.seq_kv + p.seq_q) p.window_left = p.seq_kv + p.seq_q;
-  switch (p.head_dim) {
-    case 64: return dispatch<64>(p, stream);
-    case 80: return dispatch<80>(p, stream);
-    case 96: return dispatch<96>(p, stream);
-    case 128: return dispatch<128>(p, stream);
-    case 256: return dispatch<256>(p, stream);
+  TesselFlashLaunch shape;
+  int check = tessel_flash_prepare(&p, &shape);
+  if (check < 0) return bad;
+  if (check == 0) return 0;  // nothing to compute
+  Kernel kernel = kernelFor(p.head_dim, p.dtype, p.causal);
+  int dev = 0;
+  cudaError_t err = cudaGetDevice(&dev);
+  if (err != cudaSuccess) return (int)err;
+  // The attribute is per device and kernel; setting it twice is harmless,
+  // so a plain flag array (benign race) keeps the call off the hot path.
+  static volatile bool attr_done[64][5][2][2] = {};
+  const int di = p.head_dim == 64 ? 0 : p.head_dim == 80 ? 1
+               : p.head_dim == 96 ? 2 : p.head_dim == 128 ? 3 : 4;
+  volatile bool *done = dev < 64 ? &attr_done[dev][di][p.dtype][p.causal ? 1 : 0]
+                                 : nullptr;
+  if (!done || !*done) {
+    err = cudaFuncSetAttribute(kernel,
+                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               shape.smem_bytes);
+    if (err != cudaSuccess) return (int)err;
+    if (done) *done = true;
   }
-  return bad;
+  kernel<<<dim3(shape.grid[0], shape.grid[1], shape.grid[2]), shape.threads,
+           shape.smem_bytes, (cudaStream_t)stream>>>(p);
+  return (int)cudaGetLastError();
 }
+#endif  // TESSEL_FLASH_DEVICE_ONLY
