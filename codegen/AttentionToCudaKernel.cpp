@@ -76,7 +76,8 @@ std::string unsupported(AttentionOp op) {
     return "it has a mask operand";
   if (op.getSoftcap().convertToFloat() != 0.0f)
     return "it has a softcap";
-  if (op.getWindowRight() >= 0 && !op.getIsCausal())
+  // I64Attr getters return uint64_t: -1 ("unbounded") reads as 2^64 - 1.
+  if ((int64_t)op.getWindowRight() >= 0 && !op.getIsCausal())
     return "it has a right window";
   return "";
 }
@@ -131,7 +132,9 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     rewriter.create<func::CallOp>(
         loc, kernel,
         ValueRange{qm, km, vm, om, scaleValue, i64(causal ? 1 : 0),
-                   i64(op.getWindowLeft() < 0 ? -1 : op.getWindowLeft()),
+                   i64((int64_t)op.getWindowLeft() < 0
+                           ? -1
+                           : (int64_t)op.getWindowLeft()),
                    i64(op.getFullyMaskedRows() == "zero" ? 1 : 0)});
     Value result = rewriter.create<bufferization::ToTensorOp>(
         loc, resultBuffer, /*restrict=*/true, /*writable=*/true);

@@ -56,6 +56,15 @@ struct Driver {
   CUresult (*memsetD32)(CUdeviceptr, unsigned, size_t);
   CUresult (*memsetD16)(CUdeviceptr, unsigned short, size_t);
   CUresult (*funcSetAttribute)(Handle, int, int);
+  // Optional (a hint; absent from old drivers): cuMemPrefetchAsync_v2
+  // (CUDA 12.2+: a CUmemLocation), else the original cuMemPrefetchAsync.
+  struct MemLocation {
+    int type; // CU_MEM_LOCATION_TYPE_DEVICE = 1
+    int id;
+  };
+  CUresult (*memPrefetchV2)(CUdeviceptr, size_t, MemLocation, unsigned,
+                            Handle) = nullptr;
+  CUresult (*memPrefetch)(CUdeviceptr, size_t, CUdevice, Handle) = nullptr;
   CUresult (*getErrorName)(CUresult, const char **);
   CUresult (*getErrorString)(CUresult, const char **);
 };
@@ -73,6 +82,15 @@ struct State {
   Handle context = nullptr;
   std::string name;
   std::unordered_set<void *> hostFallback; // allocate() fell back to malloc
+  // The memory pool: managed blocks by rounded size. release() keeps a block
+  // for the next allocate() of its size class (a model's buffers recur from
+  // run to run), so its pages stay on the device: a fresh managed
+  // allocation is populated by page faults the first time a kernel touches
+  // it (9 GB/s measured on an H100, ~450 us per 4 MB buffer).
+  std::unordered_map<uintptr_t, size_t> blockSizes;           // live + cached
+  std::unordered_map<size_t, std::vector<uintptr_t>> cached;  // by size
+  size_t cachedBytes = 0;
+  size_t cacheLimit = 0; // a quarter of the device's memory
   // The runtime's own kernels (runtime/cuda, embedded as a fatbin), loaded
   // on first use; their functions by name, with the dynamic shared memory
   // each was enabled for.
@@ -235,6 +253,9 @@ bool initLocked(State &s) {
   char name[256] = {0};
   cu.deviceGetName(name, sizeof name - 1, s.device);
   s.name = std::string(name) + " (device " + std::to_string(ordinal) + ")";
+  resolve(s.library, cu.memPrefetchV2, "cuMemPrefetchAsync_v2");
+  if (!cu.memPrefetchV2)
+    resolve(s.library, cu.memPrefetch, "cuMemPrefetchAsync");
   s.ready = true;
   return true;
 }
@@ -341,15 +362,70 @@ std::string stickyError() {
   return s.sticky;
 }
 
+namespace {
+
+/// The pool's size class of `bytes`: powers of two up to 1 MiB, then
+/// multiples of 2 MiB (at most 2 MiB of slack on a large buffer).
+size_t sizeClass(size_t bytes) {
+  constexpr size_t kMiB = size_t(1) << 20;
+  if (bytes <= 256)
+    return 256;
+  if (bytes <= kMiB) {
+    size_t c = 512;
+    while (c < bytes)
+      c <<= 1;
+    return c;
+  }
+  return (bytes + 2 * kMiB - 1) / (2 * kMiB) * (2 * kMiB);
+}
+
+/// Moves `bytes` at `p` to the device, ahead of the kernels of this
+/// thread's stream (a hint: failures are ignored).
+void prefetchLocked(State &s, uintptr_t p, size_t bytes) {
+  Handle stream = streamLocked(s);
+  if (s.cu.memPrefetchV2)
+    s.cu.memPrefetchV2(p, bytes, Driver::MemLocation{1, s.device}, 0, stream);
+  else if (s.cu.memPrefetch)
+    s.cu.memPrefetch(p, bytes, s.device, stream);
+}
+
+/// Returns every cached block to the driver.
+void trimLocked(State &s) {
+  for (auto &[size, blocks] : s.cached)
+    for (uintptr_t p : blocks) {
+      s.cu.memFree(p);
+      s.blockSizes.erase(p);
+    }
+  s.cached.clear();
+  s.cachedBytes = 0;
+}
+
+} // namespace
+
 void *allocate(size_t bytes) {
   State &s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  size_t size = bytes ? bytes : 1;
+  size_t size = sizeClass(bytes ? bytes : 1);
   if (usable(s)) {
+    auto hit = s.cached.find(size);
+    if (hit != s.cached.end() && !hit->second.empty()) {
+      uintptr_t p = hit->second.back();
+      hit->second.pop_back();
+      s.cachedBytes -= size;
+      return reinterpret_cast<void *>(p);
+    }
     CUdeviceptr p = 0;
     CUresult r = s.cu.memAllocManaged(&p, size, kAttachGlobal);
-    if (r == kSuccess)
+    if (r != kSuccess && s.cachedBytes > 0) {
+      trimLocked(s); // out of memory: give the cache back, then retry
+      r = s.cu.memAllocManaged(&p, size, kAttachGlobal);
+    }
+    if (r == kSuccess) {
+      s.blockSizes[p] = size;
+      // Populate the pages on the device in bulk rather than by faults.
+      prefetchLocked(s, p, size);
       return reinterpret_cast<void *>(static_cast<uintptr_t>(p));
+    }
     size_t freeBytes = 0, total = 0;
     s.cu.memGetInfo(&freeBytes, &total);
     setSticky(s, "CUDA out of memory allocating " + std::to_string(size) +
@@ -376,10 +452,35 @@ void release(void *p) {
     std::free(p);
     return;
   }
-  if (s.ready) {
-    s.cu.ctxSetCurrent(s.context);
-    check(s, s.cu.memFree(reinterpret_cast<uintptr_t>(p)), "cuMemFree");
+  if (!s.ready)
+    return;
+  uintptr_t block = reinterpret_cast<uintptr_t>(p);
+  auto known = s.blockSizes.find(block);
+  if (s.cacheLimit == 0) {
+    size_t freeBytes = 0, total = 0;
+    s.cu.memGetInfo(&freeBytes, &total);
+    s.cacheLimit = total / 4;
   }
+  // Every launch before a release has finished (launches are synchronous
+  // towards the host code, and the runtime's own kernels wait), so the
+  // block can serve the next allocation at once.
+  if (known != s.blockSizes.end() && s.sticky.empty() &&
+      s.cachedBytes + known->second <= s.cacheLimit) {
+    s.cached[known->second].push_back(block);
+    s.cachedBytes += known->second;
+    return;
+  }
+  if (known != s.blockSizes.end())
+    s.blockSizes.erase(known);
+  s.cu.ctxSetCurrent(s.context);
+  check(s, s.cu.memFree(block), "cuMemFree");
+}
+
+void prefetchToDevice(void *p, size_t bytes) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (p && bytes && usable(s) && !s.hostFallback.count(p))
+    prefetchLocked(s, reinterpret_cast<uintptr_t>(p), bytes);
 }
 
 bool synchronize() {

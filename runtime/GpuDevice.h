@@ -34,8 +34,16 @@ std::string stickyError();
 /// host memory, with the sticky error set, when the device has none left.
 /// Never null for `bytes` > 0.
 void *allocate(size_t bytes);
-/// Frees what `allocate` returned (null: nothing).
+/// Frees what `allocate` returned (null: nothing). The block goes back to
+/// the runtime's memory pool (size classes; up to a quarter of the device's
+/// memory cached, all of it given back when an allocation fails), where the
+/// next allocation of its size finds it with its pages still on the
+/// device.
 void release(void *p);
+
+/// Moves what the host wrote at `p` to the device ahead of this thread's
+/// next kernels (a hint).
+void prefetchToDevice(void *p, size_t bytes);
 
 /// Waits for the device; false (sticky error set) on failure.
 bool synchronize();

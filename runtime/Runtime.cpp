@@ -317,6 +317,7 @@ Error loadModel(const char *pathArg, std::unique_ptr<tessel_model> &out) {
                            "out of memory copying the weights of " + file);
       std::memcpy(model->deviceWeights, model->weights.data(),
                   model->weights.size());
+      gpu::prefetchToDevice(model->deviceWeights, model->weights.size());
       std::string sticky = gpu::stickyError();
       if (!sticky.empty())
         return Error::make(TESSEL_DEVICE_ERROR,
@@ -473,6 +474,7 @@ public:
         void *copy = gpu::allocate(inputs[i]->bytes);
         deviceInputs.push_back(copy);
         std::memcpy(copy, inputs[i]->data, inputs[i]->bytes);
+        gpu::prefetchToDevice(copy, inputs[i]->bytes);
         inputData[i] = copy;
       }
     }

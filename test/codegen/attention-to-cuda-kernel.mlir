@@ -47,6 +47,20 @@ func.func @window_bf16(%q: tensor<2x8x100x128xbf16>) -> tensor<2x8x100x128xbf16>
 
 // -----
 
+// Not causal, no window (window_right's default -1 is unbounded; it once
+// read as a right window and kept every non-causal attention on the loop
+// path): causal 0, window -1.
+// CHECK-LABEL: func.func @full_mha_f16
+// CHECK-DAG:     %[[ZERO:.+]] = arith.constant 0 : i64
+// CHECK-DAG:     %[[NONE:.+]] = arith.constant -1 : i64
+// CHECK:         call @tessel_rt_cuda_attention_f16(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[ZERO]], %[[NONE]], %[[ZERO]])
+func.func @full_mha_f16(%q: tensor<?x2x?x128xf16>) -> tensor<?x2x?x128xf16> {
+  %0 = tessel.attention %q, %q, %q : (tensor<?x2x?x128xf16>, tensor<?x2x?x128xf16>, tensor<?x2x?x128xf16>) -> tensor<?x2x?x128xf16>
+  return %0 : tensor<?x2x?x128xf16>
+}
+
+// -----
+
 // What the kernel does not compute stays: f32, head dim 16, a mask
 // operand, a softcap, a right window without causal, 3-D operands.
 // CHECK-LABEL: func.func @unsupported
