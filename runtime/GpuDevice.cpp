@@ -456,10 +456,13 @@ void release(void *p) {
     return;
   uintptr_t block = reinterpret_cast<uintptr_t>(p);
   auto known = s.blockSizes.find(block);
+  // Releases may come from threads that never ran a model (a tensor freed
+  // elsewhere): make the context current before asking the driver.
+  s.cu.ctxSetCurrent(s.context);
   if (s.cacheLimit == 0) {
     size_t freeBytes = 0, total = 0;
-    s.cu.memGetInfo(&freeBytes, &total);
-    s.cacheLimit = total / 4;
+    if (s.cu.memGetInfo(&freeBytes, &total) == kSuccess)
+      s.cacheLimit = total / 4;
   }
   // Every launch before a release has finished (launches are synchronous
   // towards the host code, and the runtime's own kernels wait), so the
@@ -472,7 +475,6 @@ void release(void *p) {
   }
   if (known != s.blockSizes.end())
     s.blockSizes.erase(known);
-  s.cu.ctxSetCurrent(s.context);
   check(s, s.cu.memFree(block), "cuMemFree");
 }
 
