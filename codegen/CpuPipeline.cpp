@@ -24,6 +24,9 @@ void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
   // Ops the CPU target has no dedicated lowering for become primitive ops.
   pm.addNestedPass<func::FuncOp>(createTesselExpandCompositeOpsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  // Operands proven to have the result's shape skip the run-time broadcast
+  // check (which would split element-wise chains into unfusable pieces).
+  pm.addNestedPass<func::FuncOp>(createTesselMarkSameShapeOperandsPass());
   // The model ABI: weights from a buffer argument, fresh result buffers.
   pm.addPass(createTesselOutlineWeightsPass());
   // Attention over the paged KV cache is a libtessel_rt kernel.

@@ -152,12 +152,17 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
     for (Value v : adaptor.getOperands())
       if (!isa<RankedTensorType>(v.getType()))
         return rewriter.notifyMatchFailure(op, "operand is not ranked");
+    ArrayRef<int64_t> sameShape;
+    if (auto attr = op->template getAttrOfType<DenseI64ArrayAttr>(
+            "tessel.same_shape_operands"))
+      sameShape = attr.asArrayRef();
     Value result = buildBroadcastMap(
         rewriter, op.getLoc(), adaptor.getOperands(), resultType,
         [&](OpBuilder &b, Location loc, ValueRange args) {
           return formula(op, ScalarFormulas{b, loc}, args,
                          resultType.getElementType());
-        });
+        },
+        sameShape);
     rewriter.replaceOp(op, result);
     return success();
   }

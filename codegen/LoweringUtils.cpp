@@ -250,7 +250,8 @@ mlir::tessel::broadcastSizes(OpBuilder &b, Location loc, ValueRange operands,
 Value mlir::tessel::buildBroadcastMap(OpBuilder &b, Location loc,
                                       ValueRange operands,
                                       RankedTensorType resultType,
-                                      ScalarBodyBuilder body) {
+                                      ScalarBodyBuilder body,
+                                      ArrayRef<int64_t> sameShape) {
   int64_t rank = resultType.getRank();
   MLIRContext *ctx = b.getContext();
   SmallVector<OpFoldResult> sizes =
@@ -259,16 +260,17 @@ Value mlir::tessel::buildBroadcastMap(OpBuilder &b, Location loc,
   // Classify every operand dim.
   SmallVector<SmallVector<DimAccess>> access;
   bool anyAmbiguous = false;
-  for (Value v : operands) {
+  for (auto [idx, v] : llvm::enumerate(operands)) {
     auto type = cast<RankedTensorType>(v.getType());
     int64_t offset = rank - type.getRank();
+    bool same = offset == 0 && llvm::is_contained(sameShape, (int64_t)idx);
     SmallVector<DimAccess> dims;
     for (int64_t k = 0; k < type.getRank(); ++k) {
       int64_t d = type.getDimSize(k);
       int64_t out = resultType.getDimSize(k + offset);
       if (d == 1 && out != 1)
         dims.push_back(DimAccess::Broadcast);
-      else if (!ShapedType::isDynamic(d) || out == 1)
+      else if (!ShapedType::isDynamic(d) || out == 1 || same)
         dims.push_back(DimAccess::Identity);
       else
         dims.push_back(DimAccess::Ambiguous);

@@ -83,8 +83,11 @@ Value buildIndexedGeneric(OpBuilder &b, Location loc,
 /// may or may not be a broadcast 1 at run time is resolved at run time: when
 /// all such dims equal the result's, a plain (vectorisable) generic runs,
 /// otherwise one that indexes the broadcast operands explicitly.
+/// Operands listed in `sameShape` are known to have the result's shape
+/// (tessel-mark-same-shape-operands): their dynamic dims need no check.
 Value buildBroadcastMap(OpBuilder &b, Location loc, ValueRange operands,
-                        RankedTensorType resultType, ScalarBodyBuilder body);
+                        RankedTensorType resultType, ScalarBodyBuilder body,
+                        ArrayRef<int64_t> sameShape = {});
 
 /// The result sizes of broadcasting `operands` into a tensor of `resultType`.
 SmallVector<OpFoldResult> broadcastSizes(OpBuilder &b, Location loc,

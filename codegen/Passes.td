@@ -134,6 +134,27 @@ def TesselWidenNarrowFloatMathPass
   let dependentDialects = ["arith::ArithDialect"];
 }
 
+def TesselMarkSameShapeOperandsPass
+    : Pass<"tessel-mark-same-shape-operands", "func::FuncOp"> {
+  let summary = "Records the operands of tessel ops that provably have the "
+                "result's (dynamic) shape.";
+  let description = [{
+    The element-wise lowering checks every dynamic operand dim at run time
+    (it may be a broadcast 1) and emits two `linalg.generic` ops under an
+    `scf.if`, which element-wise fusion cannot merge across. This pass
+    proves, with the symbolic shape analysis the fusion passes use (which
+    knows the model's `tessel.dim_params`), which operands have exactly the
+    result's dims, and lists them in `tessel.same_shape_operands`; the
+    lowering reads those with an identity map and no check. Run it before
+    `tessel-outline-weights` (it reads the entry's dim_params by argument
+    position).
+
+      %z = tessel.mul %x, %y : (tensor<?x4096xf32>, tensor<?x4096xf32>) -> ...
+    with %x, %y inputs of one dim_param ("rows") becomes
+      %z = tessel.mul %x, %y {tessel.same_shape_operands = array<i64: 0, 1>}
+  }];
+}
+
 def TesselTileGpuLoopsPass : Pass<"tessel-tile-gpu-loops", "func::FuncOp"> {
   let summary = "Tiles each outermost scf.parallel so that its inner loop "
                 "maps to the threads of a GPU block.";
