@@ -1,17 +1,29 @@
 // decode_paged.cu - paged decode attention with split-KV (flash-decoding),
-// fp16 / bf16 cache, fp32 math.
+// fp16 / bf16 cache, fp32 softmax, tensor-core dot products, one kernel.
 //
 // One new query per sequence and head attends over the sequence's cached
 // keys/values, which live in fixed-size blocks named by a block table (the
 // runtime's paged KV cache layout: k/v_cache [num_blocks, kv_heads,
-// block_tokens, head_dim]). The keys of each sequence are split in chunks
-// of kChunk tokens; one CTA owns (chunk, kv head, sequence) and serves every
-// query head of the kv head's group (GQA: the group's queries share one
-// read of each k/v block). The whole chunk's K and V are copied to shared
-// memory with cp.async up front, so each CTA keeps 64 KB of loads in
-// flight; scores, a partial softmax (max, sum) and a partial output are
-// written per chunk, and a second kernel combines the chunks by
-// log-sum-exp.
+// block_tokens, head_dim]). Each sequence's keys are cut into at most
+// num_chunks equal chunks (tessel_paged_decode_num_chunks picks the count
+// that fills the GPU's CTA slots once); one CTA owns (chunk, kv head,
+// sequence) and serves every query head of the kv head's group (GQA: the
+// group's queries share one read of each k/v block).
+//
+// Inside a CTA, K/V stream through a kStages-deep cp.async ring of 64-token
+// stages; each of the 4 warps takes 16 tokens of every stage and keeps its
+// own online softmax. Scores and the P.V product run on the tensor cores
+// (mma.sync m16n8k16): the group's G <= 8 queries are the rows of the A
+// operand (padded to 16 with zeros), so a token's softmax is computed once
+// per query by one thread (no redundant exp, 2 shuffles per 16 tokens). The
+// warps merge at the end; a chunk either writes the output (one chunk) or a
+// partial (sum of p * v, max, sum of p; log2 domain), and the last CTA of a
+// (sequence, kv head) to finish - an atomic counter, params.counters -
+// combines the partials in the same kernel, all of its loads in flight at
+// once (combineStaged). Without counters a second kernel combines.
+//
+// -DDECODE_TRACE (bench only) records a per-CTA timeline through
+// %globaltimer (tessel_decode_trace; decode_probe.py --trace).
 
 #include "decode_paged.h"
 
@@ -22,259 +34,401 @@
 namespace {
 
 constexpr int kThreads = 128;
-#ifndef DECODE_CHUNK
-#define DECODE_CHUNK 128
+constexpr int kWarps = kThreads / 32;
+constexpr int kWarpTok = 16;                 // tokens per warp and stage
+constexpr int kStageTok = kWarps * kWarpTok; // tokens per stage
+#ifndef DECODE_STAGED_COMBINE
+#define DECODE_STAGED_COMBINE 1
 #endif
-constexpr int kChunk = DECODE_CHUNK; // tokens per CTA
+#ifndef DECODE_STAGES
+#define DECODE_STAGES 3
+#endif
+constexpr int kStages = DECODE_STAGES;
 constexpr int kMaxGroup = 8;
+constexpr int kMaxChunks = 1024;
+// Chunk policy (tessel_paged_decode_num_chunks): as many chunks as fill
+// the CTA slots of the device once, no chunk shorter than
+// kMinChunkTok (the partial costs ~G * D * 8 bytes of traffic) nor longer
+// than kMaxChunkTok (ragged batches balance in smaller pieces).
+constexpr int kMinChunkTok = 128;
+constexpr int kMaxChunkTok = 2048;
+constexpr int kLegacyChunkTok = 128;
+constexpr float kLog2e = 1.4426950408889634f;
+
+#ifdef DECODE_TRACE
+// Timeline probe (bench only): %globaltimer of thread 0 of each CTA at
+// eight points, [cta][8] (see tessel_decode_trace).
+constexpr int kTraceCtas = 8192;
+__device__ unsigned long long gTrace[kTraceCtas][8];
+#define TRACE(point, dep)                                                      \
+  do {                                                                         \
+    if (threadIdx.x == 0) {                                                    \
+      const int cta_ = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z); \
+      unsigned long long t_;                                                   \
+      asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t_) : "r"(dep));        \
+      if (cta_ < kTraceCtas)                                                   \
+        gTrace[cta_][point] = t_;                                              \
+    }                                                                          \
+  } while (0)
+#else
+#define TRACE(point, dep) do { } while (0)
+#endif
 
 __device__ __forceinline__ uint32_t smemAddress(const void *p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
-__device__ __forceinline__ void cpAsync16(uint32_t dst, const void *src) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst),
-               "l"(src));
+// 16-byte async copy; bytes = 0 fills the destination with zeros.
+__device__ __forceinline__ void cpAsync16(uint32_t dst, const void *src,
+                                          int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst),
+               "l"(src), "r"(bytes)
+               : "memory");
 }
 __device__ __forceinline__ void cpAsyncCommit() {
-  asm volatile("cp.async.commit_group;\n" ::);
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
 }
 template <int N> __device__ __forceinline__ void cpAsyncWait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+__device__ __forceinline__ void ldmatrixX4(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr)
+               : "memory");
+}
+__device__ __forceinline__ void ldmatrixX4T(uint32_t (&r)[4], uint32_t addr) {
+  asm volatile(
+      "ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+      : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+      : "r"(addr)
+      : "memory");
+}
+__device__ __forceinline__ float ex2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
 }
 
-template <typename T> __device__ __forceinline__ float2 toFloat2(uint32_t x);
-template <> __device__ __forceinline__ float2 toFloat2<__half>(uint32_t x) {
-  return __half22float2(*reinterpret_cast<__half2 *>(&x));
+/// c += A * B for one m16n8k16 tile; A rows 8-15 are zero (the group has at
+/// most 8 queries), so only its registers a0 (row g, k 0-7) and a2 (row g,
+/// k 8-15) are passed.
+template <typename T>
+__device__ __forceinline__ void mma(float (&c)[4], uint32_t a0, uint32_t a2,
+                                    uint32_t b0, uint32_t b1);
+template <>
+__device__ __forceinline__ void mma<__half>(float (&c)[4], uint32_t a0,
+                                            uint32_t a2, uint32_t b0,
+                                            uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 "
+               "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
 }
 template <>
-__device__ __forceinline__ float2 toFloat2<__nv_bfloat16>(uint32_t x) {
-  return __bfloat1622float2(*reinterpret_cast<__nv_bfloat162 *>(&x));
+__device__ __forceinline__ void mma<__nv_bfloat16>(float (&c)[4], uint32_t a0,
+                                                   uint32_t a2, uint32_t b0,
+                                                   uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
+               "{%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a0), "r"(0u), "r"(a2), "r"(0u), "r"(b0), "r"(b1));
 }
 
-/// This thread's 8-element slice of each of the group's G queries, in fp32
-/// with the softmax scale folded in.
+/// Two floats rounded to T, packed; x and y receive the rounded values.
+template <typename T> __device__ __forceinline__ uint32_t pack(float &x, float &y);
+template <> __device__ __forceinline__ uint32_t pack<__half>(float &x, float &y) {
+  __half2 h = __floats2half2_rn(x, y);
+  float2 f = __half22float2(h);
+  x = f.x, y = f.y;
+  return *reinterpret_cast<uint32_t *>(&h);
+}
+template <>
+__device__ __forceinline__ uint32_t pack<__nv_bfloat16>(float &x, float &y) {
+  __nv_bfloat162 h = __floats2bfloat162_rn(x, y);
+  float2 f = __bfloat1622float2(h);
+  x = f.x, y = f.y;
+  return *reinterpret_cast<uint32_t *>(&h);
+}
+
+/// Four floats rounded to T, one 8-byte store (dst 8-byte aligned).
+template <typename T> __device__ __forceinline__ void store4(T *dst, float4 v) {
+  union {
+    uint2 u;
+    T h[4];
+  } a;
+  a.h[0] = static_cast<T>(v.x), a.h[1] = static_cast<T>(v.y);
+  a.h[2] = static_cast<T>(v.z), a.h[3] = static_cast<T>(v.w);
+  *reinterpret_cast<uint2 *>(dst) = a.u;
+}
+
+/// Tokens per chunk of a sequence of len keys cut in at most n chunks.
+__device__ __forceinline__ int chunkTokens(int len, int n) {
+  return (((len + n - 1) / n) + 15) & ~15;
+}
+
+template <int G, int D> struct Smem {
+  static constexpr int kRowBytes = D * 2;
+  static constexpr int kTileBytes = kStageTok * kRowBytes; // K or V tile
+  static constexpr int kStageBytes = 2 * kTileBytes;
+  static constexpr int kRing = kStages * kStageBytes;
+  // The warps' merge: [kWarps][G] max and sum, [kWarps][G][D] outputs.
+  static constexpr int kMerge = (2 * kWarps * G + kWarps * G * D) * 4;
+  // The combine: [G][kMaxChunks] weights, [G] sums, [kThreads] float4.
+  static constexpr int kCombine = (16 + G * kMaxChunks) * 4 + kThreads * 16;
+  static constexpr int kBytes = kRing > kMerge
+                                    ? (kRing > kCombine ? kRing : kCombine)
+                                    : (kMerge > kCombine ? kMerge : kCombine);
+};
+
+/// Combine when the G heads' n partials fit in smem (bytes): every load is
+/// issued at once (the outputs by cp.async into smem, max and sum through
+/// L2 into registers), so the combine costs one round trip to L2 instead
+/// of one per batch of chunks. False (nothing done) when they do not fit.
 template <int D, int G, typename T>
-__device__ __forceinline__ void loadQueries(const TesselDecodeParams &p,
-                                            int seq, int kvHead, int slice,
-                                            float (&qr)[G][8]) {
-  const T *q = static_cast<const T *>(p.q) +
-               ((int64_t)seq * p.num_heads + kvHead * G) * D;
+__device__ bool combineStaged(const TesselDecodeParams &p, int seq, int kvHead,
+                              int n, unsigned char *smem, int bytes) {
+  constexpr int kItems = G * D / 4;
+  constexpr int kParts = kItems >= kThreads ? 1 : kThreads / kItems;
+  const int nPad = (n + 3) & ~3;
+  // [G][n][D] outputs, [G][nPad] max (then weights), [G][nPad] sums, [16]
+  // normalisers, [kThreads] float4 reduction.
+  if ((G * n * D + 2 * G * nPad + 16) * 4 + kThreads * 16 > bytes)
+    return false;
+  float *oS = reinterpret_cast<float *>(smem);
+  float *mS = oS + G * n * D, *lS = mS + G * nPad, *den = lS + G * nPad;
+  float4 *red = reinterpret_cast<float4 *>(den + 16);
+  const int64_t head0 = (int64_t)seq * p.num_heads + kvHead * G;
+  const uint32_t base = smemAddress(smem);
 #pragma unroll
   for (int g = 0; g < G; ++g) {
-    uint4 raw = *reinterpret_cast<const uint4 *>(q + g * D + slice * 8);
-    const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
+    const float *src = p.partial_out + (head0 + g) * p.num_chunks * D;
+    const uint32_t dst = base + g * n * D * 4;
+    for (int i = threadIdx.x; i < n * (D / 4); i += kThreads)
+      cpAsync16(dst + i * 16, src + i * 4, 16);
+  }
+  cpAsyncCommit();
+  // Max and sum through L2 (__ldcg: this SM's L1 may hold stale lines of
+  // them), loaded before any is stored.
+  constexpr int kPer = 4;
+  float mv[kPer], lv[kPer];
+  for (int i0 = 0; i0 < G * n; i0 += kPer * kThreads) {
 #pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      float2 f = toFloat2<T>(w[j]);
-      qr[g][2 * j] = f.x * p.scale;
-      qr[g][2 * j + 1] = f.y * p.scale;
+    for (int u = 0; u < kPer; ++u) {
+      const int i = i0 + u * kThreads + threadIdx.x;
+      const int g = i / n, c = i - g * n;
+      const int64_t at = (head0 + g) * p.num_chunks + c;
+      mv[u] = i < G * n ? __ldcg(p.partial_max + at) : 0.f;
+      lv[u] = i < G * n ? __ldcg(p.partial_sum + at) : 0.f;
     }
-  }
-}
-
-/// Bulk variant (GQA groups of 4-8): the whole chunk's K then V are copied
-/// up front; scores, a block-wide softmax and the outputs follow. One
-/// partial attention of a chunk of keys for the G query heads of one kv
-/// head. D = head dim (16-byte slices of 8 elements: D / 8 per token).
-template <int D, int G, typename T>
-__global__ void __launch_bounds__(kThreads)
-    decodeChunkBulk(TesselDecodeParams p) {
-  constexpr int kSlices = D / 8;                 // 16-byte slices per token
-  constexpr int kTokensPerPass = kThreads / kSlices; // tokens in one sweep
-  extern __shared__ __align__(128) unsigned char smem[];
-  T *kS = reinterpret_cast<T *>(smem);                   // [kChunk][D]
-  T *vS = kS + kChunk * D;                               // [kChunk][D]
-  float *scores = reinterpret_cast<float *>(vS + kChunk * D); // [G][kChunk]
-  float *reduce = scores + G * kChunk;                   // scratch
-  // The final reduction reuses the K tile when it fits, else its own space.
-  constexpr int kPartialBytes = (kThreads / kSlices) * G * D * 4;
-  float *partial = kPartialBytes <= kChunk * D * (int)sizeof(T)
-                       ? reinterpret_cast<float *>(kS)
-                       : reduce + 2 * G;
-
-  const int chunk = blockIdx.x, kvHead = blockIdx.y, seq = blockIdx.z;
-  const int len = p.context_lens[seq];
-  const int first = chunk * kChunk;
-  if (first >= len)
-    return;
-  const int count = min(kChunk, len - first);
-  const int *table = p.block_tables + (int64_t)seq * p.max_blocks;
-  const int bt = p.block_tokens;
-
-  // Issue every 16-byte load of the chunk's K, then V.
-  const T *kc = static_cast<const T *>(p.k_cache);
-  const T *vc = static_cast<const T *>(p.v_cache);
-  for (int i = threadIdx.x; i < count * kSlices; i += kThreads) {
-    int t = i / kSlices, slice = i % kSlices;
-    int pos = first + t;
-    int64_t row = ((int64_t)table[pos / bt] * p.num_kv_heads + kvHead) * bt +
-                  pos % bt;
-    cpAsync16(smemAddress(kS + t * D + slice * 8), kc + row * D + slice * 8);
-  }
-  cpAsyncCommit();
-  for (int i = threadIdx.x; i < count * kSlices; i += kThreads) {
-    int t = i / kSlices, slice = i % kSlices;
-    int pos = first + t;
-    int64_t row = ((int64_t)table[pos / bt] * p.num_kv_heads + kvHead) * bt +
-                  pos % bt;
-    cpAsync16(smemAddress(vS + t * D + slice * 8), vc + row * D + slice * 8);
-  }
-  cpAsyncCommit();
-
-  // This thread's slice of each group query (fp32), scale folded in.
-  const int slice = threadIdx.x % kSlices, lane0 = threadIdx.x / kSlices;
-  float qr[G][8];
-  loadQueries<D, G, T>(p, seq, kvHead, slice, qr);
-
-  cpAsyncWait<1>();
-  __syncthreads();
-  // Scores: kSlices threads per token reduce their partial dot products.
-  for (int t0 = 0; t0 < count; t0 += kTokensPerPass) {
-    int t = t0 + lane0;
-    float dot[G];
 #pragma unroll
-    for (int g = 0; g < G; ++g)
-      dot[g] = 0.f;
-    if (t < count) {
-      uint4 raw = *reinterpret_cast<const uint4 *>(kS + t * D + slice * 8);
-      const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        float2 f = toFloat2<T>(w[j]);
-#pragma unroll
-        for (int g = 0; g < G; ++g)
-          dot[g] += qr[g][2 * j] * f.x + qr[g][2 * j + 1] * f.y;
+    for (int u = 0; u < kPer; ++u) {
+      const int i = i0 + u * kThreads + threadIdx.x;
+      const int g = i / n, c = i - g * n;
+      if (i < G * n) {
+        mS[g * nPad + c] = mv[u];
+        lS[g * nPad + c] = lv[u];
       }
-    }
-#pragma unroll
-    for (int g = 0; g < G; ++g) {
-#pragma unroll
-      for (int o = kSlices / 2; o > 0; o /= 2)
-        dot[g] += __shfl_xor_sync(0xffffffff, dot[g], o, kSlices);
-      if (slice == 0 && t < count)
-        scores[g * kChunk + t] = dot[g];
-    }
-  }
-  __syncthreads();
-
-  // Per query head: chunk max and sum of exp (one warp per head).
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (int g = warp; g < G; g += kThreads / 32) {
-    float m = -INFINITY;
-    for (int t = lane; t < count; t += 32)
-      m = fmaxf(m, scores[g * kChunk + t]);
-#pragma unroll
-    for (int o = 16; o > 0; o /= 2)
-      m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, o));
-    float sum = 0.f;
-    for (int t = lane; t < count; t += 32) {
-      float e = __expf(scores[g * kChunk + t] - m);
-      scores[g * kChunk + t] = e;
-      sum += e;
-    }
-#pragma unroll
-    for (int o = 16; o > 0; o /= 2)
-      sum += __shfl_xor_sync(0xffffffff, sum, o);
-    if (lane == 0) {
-      reduce[2 * g] = m;
-      reduce[2 * g + 1] = sum;
     }
   }
   cpAsyncWait<0>();
   __syncthreads();
-
-  // Partial output: thread (token lane, slice) accumulates its tokens.
-  float o[G][8];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  for (int g = warp; g < G; g += kWarps) {
+    float m = -INFINITY;
+    for (int c = lane; c < n; c += 32)
+      m = fmaxf(m, mS[g * nPad + c]);
 #pragma unroll
-  for (int g = 0; g < G; ++g)
+    for (int o = 16; o > 0; o /= 2)
+      m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, o));
+    float sum = 0.f;
+    for (int c = lane; c < n; c += 32) {
+      const float w = ex2(mS[g * nPad + c] - m);
+      mS[g * nPad + c] = w;
+      sum += w * lS[g * nPad + c];
+    }
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[g][j] = 0.f;
-  for (int t = lane0; t < count; t += kTokensPerPass) {
-    uint4 raw = *reinterpret_cast<const uint4 *>(vS + t * D + slice * 8);
-    const uint32_t *w = reinterpret_cast<const uint32_t *>(&raw);
-    float pg[G];
-#pragma unroll
-    for (int g = 0; g < G; ++g)
-      pg[g] = scores[g * kChunk + t];
-#pragma unroll
-    for (int j = 0; j < 4; ++j) {
-      float2 f = toFloat2<T>(w[j]);
-#pragma unroll
-      for (int g = 0; g < G; ++g) {
-        o[g][2 * j] += pg[g] * f.x;
-        o[g][2 * j + 1] += pg[g] * f.y;
-      }
+    for (int o = 16; o > 0; o /= 2)
+      sum += __shfl_xor_sync(0xffffffff, sum, o);
+    if (lane == 0)
+      den[g] = sum;
+  }
+  __syncthreads();
+  const int part = threadIdx.x / kItems;
+  for (int item = threadIdx.x % kItems; item < kItems; item += kThreads) {
+    const int g = item / (D / 4), d4 = item % (D / 4);
+    const float4 *src = reinterpret_cast<const float4 *>(oS + g * n * D) + d4;
+    const float *w = mS + g * nPad;
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+    for (int c = part; c < n; c += kParts) {
+      const float4 v = src[c * (D / 4)];
+      const float wc = w[c];
+      acc.x += wc * v.x, acc.y += wc * v.y, acc.z += wc * v.z, acc.w += wc * v.w;
+    }
+    if (kParts > 1) {
+      red[threadIdx.x] = acc;
+    } else {
+      const float inv = 1.f / den[g];
+      acc.x *= inv, acc.y *= inv, acc.z *= inv, acc.w *= inv;
+      store4(static_cast<T *>(p.out) + (head0 + g) * D + d4 * 4, acc);
     }
   }
-  // Sum over the token lanes through shared memory ([lanes][G][D]).
-  __syncthreads();
+  if (kParts > 1) {
+    __syncthreads();
+    if (threadIdx.x < kItems) {
+      const int item = threadIdx.x, g = item / (D / 4), d4 = item % (D / 4);
+      float4 acc = red[item];
+      for (int q = 1; q < kParts; ++q) {
+        const float4 v = red[q * kItems + item];
+        acc.x += v.x, acc.y += v.y, acc.z += v.z, acc.w += v.w;
+      }
+      const float inv = 1.f / den[g];
+      acc.x *= inv, acc.y *= inv, acc.z *= inv, acc.w *= inv;
+      store4(static_cast<T *>(p.out) + (head0 + g) * D + d4 * 4, acc);
+    }
+  }
+  return true;
+}
+
+/// Combines the n > 1 partials of the G heads of (seq, kvHead) into the
+/// output, with the whole CTA. smem: Smem::kCombine bytes, 16-aligned.
+template <int D, int G, typename T>
+__device__ void combineGroup(const TesselDecodeParams &p, int seq, int kvHead,
+                             int n, unsigned char *smem) {
+  float *den = reinterpret_cast<float *>(smem);      // [G]
+  float4 *red = reinterpret_cast<float4 *>(den + 16); // [kThreads]
+  float *weight = reinterpret_cast<float *>(red + kThreads); // [G][n]
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int64_t head0 = (int64_t)seq * p.num_heads + kvHead * G;
+  for (int g = warp; g < G; g += kWarps) {
+    const int64_t base = (head0 + g) * p.num_chunks;
+    float m = -INFINITY;
+    for (int c = lane; c < n; c += 32)
+      m = fmaxf(m, __ldcg(p.partial_max + base + c));
 #pragma unroll
-  for (int g = 0; g < G; ++g)
+    for (int o = 16; o > 0; o /= 2)
+      m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, o));
+    float s = 0.f;
+    for (int c = lane; c < n; c += 32) {
+      float w = ex2(__ldcg(p.partial_max + base + c) - m);
+      weight[g * n + c] = w;
+      s += w * __ldcg(p.partial_sum + base + c);
+    }
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
-      partial[(lane0 * G + g) * D + slice * 8 + j] = o[g][j];
+    for (int o = 16; o > 0; o /= 2)
+      s += __shfl_xor_sync(0xffffffff, s, o);
+    if (lane == 0)
+      den[g] = s;
+  }
   __syncthreads();
-  const int numChunks = p.num_chunks;
-  for (int i = threadIdx.x; i < G * D; i += kThreads) {
-    int g = i / D, d = i % D;
-    float sum = 0.f;
-    for (int l = 0; l < kTokensPerPass; ++l)
-      sum += partial[(l * G + g) * D + d];
-    int head = kvHead * G + g;
-    int64_t at = ((int64_t)seq * p.num_heads + head) * numChunks + chunk;
-    p.partial_out[at * D + d] = sum;
-    if (d == 0) {
-      p.partial_max[at] = reduce[2 * g];
-      p.partial_sum[at] = reduce[2 * g + 1];
+  // kItems float4 outputs; kParts threads share one item's chunks.
+  constexpr int kItems = G * D / 4;
+  constexpr int kParts = kItems >= kThreads ? 1 : kThreads / kItems;
+  const int part = threadIdx.x / kItems;
+  for (int item = threadIdx.x % kItems; item < kItems; item += kThreads) {
+    const int g = item / (D / 4), d4 = item % (D / 4);
+    const float4 *src = reinterpret_cast<const float4 *>(
+                            p.partial_out + (head0 + g) * p.num_chunks * D) +
+                        d4;
+    const float *w = weight + g * n;
+    float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+    int c = part;
+    for (; c + 7 * kParts < n; c += 8 * kParts) {
+      float4 v[8];
+#pragma unroll
+      for (int u = 0; u < 8; ++u)
+        v[u] = __ldcg(src + (int64_t)(c + u * kParts) * (D / 4));
+#pragma unroll
+      for (int u = 0; u < 8; ++u) {
+        float wu = w[c + u * kParts];
+        acc.x += wu * v[u].x, acc.y += wu * v[u].y;
+        acc.z += wu * v[u].z, acc.w += wu * v[u].w;
+      }
+    }
+    for (; c < n; c += kParts) {
+      float4 v = __ldcg(src + (int64_t)c * (D / 4));
+      float wu = w[c];
+      acc.x += wu * v.x, acc.y += wu * v.y, acc.z += wu * v.z, acc.w += wu * v.w;
+    }
+    if (kParts > 1) {
+      red[threadIdx.x] = acc;
+    } else {
+      float inv = 1.f / den[g];
+      acc.x *= inv, acc.y *= inv, acc.z *= inv, acc.w *= inv;
+      store4(static_cast<T *>(p.out) + (head0 + g) * D + d4 * 4, acc);
+    }
+  }
+  if (kParts > 1) {
+    __syncthreads();
+    if (threadIdx.x < kItems) {
+      const int item = threadIdx.x, g = item / (D / 4), d4 = item % (D / 4);
+      float4 acc = red[item];
+      for (int q = 1; q < kParts; ++q) {
+        float4 v = red[q * kItems + item];
+        acc.x += v.x, acc.y += v.y, acc.z += v.z, acc.w += v.w;
+      }
+      float inv = 1.f / den[g];
+      acc.x *= inv, acc.y *= inv, acc.z *= inv, acc.w *= inv;
+      store4(static_cast<T *>(p.out) + (head0 + g) * D + d4 * 4, acc);
     }
   }
 }
 
-/// Streamed variant (MHA and groups of 2): partial attention of one chunk
-/// of keys for the G query heads of one kv head. D = head dim (16-byte
-/// slices of 8 elements: D / 8 per token). Threads form kLanes token lanes of kSlices threads; lane l handles the
-/// tokens t = l (mod kLanes) as its own online-softmax stream (running max,
-/// sum and output slice per query), so no block-wide step separates the
-/// tokens. K/V arrive in sub-tiles of kSub tokens through a kStages-deep
-/// cp.async ring; the lanes' streams are merged at the end.
+/// Partial attention of one chunk of keys for the G query heads of one kv
+/// head (see the file comment). D = head dim.
 template <int D, int G, typename T>
-__global__ void __launch_bounds__(kThreads)
-    decodeChunkStreamed(TesselDecodeParams p) {
-  constexpr int kSlices = D / 8;
-  constexpr int kLanes = kThreads / kSlices;
-  constexpr int kSub = 32;
-  constexpr int kStages = 3;
-  constexpr int kSubTiles = kChunk / kSub;
+__global__ void __launch_bounds__(kThreads) decodeChunk(TesselDecodeParams p) {
+  using S = Smem<G, D>;
+  constexpr int kPieces = D / 8;                  // 16-byte pieces per row
+  constexpr int kRowStep = kThreads / kPieces;    // rows per copy sweep
+  constexpr int kCopyRows = kStageTok / kRowStep; // rows per thread, stage
   extern __shared__ __align__(128) unsigned char smem[];
-  T *ring = reinterpret_cast<T *>(smem); // [kStages][2][kSub][D]
-  float *merge = reinterpret_cast<float *>(ring + kStages * 2 * kSub * D);
+  __shared__ int isLast;
 
   const int chunk = blockIdx.x, kvHead = blockIdx.y, seq = blockIdx.z;
+  TRACE(0, 0);
   const int len = p.context_lens[seq];
-  const int first = chunk * kChunk;
-  if (first >= len)
+  TRACE(1, len);
+  const int64_t head0 = (int64_t)seq * p.num_heads + kvHead * G;
+  if (len <= 0) { // no keys: the output is zero
+    if (chunk == 0)
+      for (int i = threadIdx.x; i < G * D / 4; i += kThreads)
+        store4(static_cast<T *>(p.out) + head0 * D + i * 4,
+               make_float4(0.f, 0.f, 0.f, 0.f));
     return;
-  const int count = min(kChunk, len - first);
-  const int subTiles = (count + kSub - 1) / kSub;
+  }
+  const int chunkTok = chunkTokens(len, p.num_chunks);
+  const int active = (len + chunkTok - 1) / chunkTok;
+  if (chunk >= active)
+    return;
+  const int first = chunk * chunkTok;
+  const int end = min(len, first + chunkTok);
+  const int stages = (end - first + kStageTok - 1) / kStageTok;
+
   const int *table = p.block_tables + (int64_t)seq * p.max_blocks;
   const int bt = p.block_tokens;
   const T *kc = static_cast<const T *>(p.k_cache);
   const T *vc = static_cast<const T *>(p.v_cache);
+  const uint32_t ring = smemAddress(smem);
+  const int piece = threadIdx.x % kPieces, row0 = threadIdx.x / kPieces;
 
-  auto issue = [&](int sub) {
-    if (sub < subTiles) {
-      T *kDst = ring + (sub % kStages) * 2 * kSub * D;
-      T *vDst = kDst + kSub * D;
-      for (int i = threadIdx.x; i < kSub * kSlices; i += kThreads) {
-        int t = i / kSlices, slice = i % kSlices;
-        int pos = first + sub * kSub + t;
-        if (pos >= first + count)
-          continue;
-        int64_t row =
-            ((int64_t)table[pos / bt] * p.num_kv_heads + kvHead) * bt + pos % bt;
-        cpAsync16(smemAddress(kDst + t * D + slice * 8), kc + row * D + slice * 8);
-        cpAsync16(smemAddress(vDst + t * D + slice * 8), vc + row * D + slice * 8);
+  // Stage st's K and V tiles: row r (token first + st * kStageTok + r) keeps
+  // its 16-byte piece c at c ^ (r % 8) (conflict-free ldmatrix); rows past
+  // the chunk's end are zero-filled.
+  auto issue = [&](int st) {
+    if (st < stages) {
+      const uint32_t kDst = ring + (st % kStages) * S::kStageBytes;
+      const uint32_t vDst = kDst + S::kTileBytes;
+#pragma unroll
+      for (int i = 0; i < kCopyRows; ++i) {
+        const int r = row0 + i * kRowStep;
+        const int pos = first + st * kStageTok + r;
+        const bool ok = pos < end;
+        const int at = ok ? pos : first;
+        const int64_t row =
+            ((int64_t)table[at / bt] * p.num_kv_heads + kvHead) * bt + at % bt;
+        const uint32_t off = r * S::kRowBytes + ((piece ^ (r & 7)) << 4);
+        cpAsync16(kDst + off, kc + row * D + piece * 8, ok ? 16 : 0);
+        cpAsync16(vDst + off, vc + row * D + piece * 8, ok ? 16 : 0);
       }
     }
     cpAsyncCommit(); // an empty group keeps the wait counts uniform
@@ -282,222 +436,306 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s)
     issue(s);
+  TRACE(2, 0);
 
-  const int slice = threadIdx.x % kSlices, lane = threadIdx.x / kSlices;
-  float qr[G][8];
-  loadQueries<D, G, T>(p, seq, kvHead, slice, qr);
-  float m[G], l[G], o[G][8];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, quad = lane % 4; // A/C row (query), column pair
+  // A fragments of the queries: row g, k = 2 * quad (+ 8); rows >= G zero.
+  uint32_t qa[D / 16][2];
+  {
+    const uint32_t *q = reinterpret_cast<const uint32_t *>(
+        static_cast<const T *>(p.q) + (head0 + (g < G ? g : 0)) * D);
 #pragma unroll
-  for (int g = 0; g < G; ++g) {
-    m[g] = -INFINITY;
-    l[g] = 0.f;
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      o[g][j] = 0.f;
-  }
-
-  for (int sub = 0; sub < subTiles; ++sub) {
-    issue(sub + kStages - 1);
-    cpAsyncWait<kStages - 1>();
-    __syncthreads();
-    const T *kT = ring + (sub % kStages) * 2 * kSub * D;
-    const T *vT = kT + kSub * D;
-    const int inTile = min(kSub, count - sub * kSub);
-    // Every thread runs every step (the shuffles need the whole warp);
-    // slots past the chunk's end are read but not applied.
-#pragma unroll
-    for (int t = lane; t < kSub; t += kLanes) {
-      const bool valid = t < inTile;
-      uint4 kRaw = *reinterpret_cast<const uint4 *>(kT + t * D + slice * 8);
-      uint4 vRaw = *reinterpret_cast<const uint4 *>(vT + t * D + slice * 8);
-      const uint32_t *kw = reinterpret_cast<const uint32_t *>(&kRaw);
-      const uint32_t *vw = reinterpret_cast<const uint32_t *>(&vRaw);
-      float kf[8], vf[8];
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        float2 a = toFloat2<T>(kw[j]), b = toFloat2<T>(vw[j]);
-        kf[2 * j] = a.x, kf[2 * j + 1] = a.y;
-        vf[2 * j] = b.x, vf[2 * j + 1] = b.y;
-      }
-#pragma unroll
-      for (int g = 0; g < G; ++g) {
-        float dot = 0.f;
-#pragma unroll
-        for (int j = 0; j < 8; ++j)
-          dot += qr[g][j] * kf[j];
-#pragma unroll
-        for (int x = kSlices / 2; x > 0; x /= 2)
-          dot += __shfl_xor_sync(0xffffffff, dot, x, kSlices);
-        if (!valid)
-          continue;
-        float mNew = fmaxf(m[g], dot);
-        float rescale = __expf(m[g] - mNew);
-        float pr = __expf(dot - mNew);
-        m[g] = mNew;
-        l[g] = l[g] * rescale + pr;
-#pragma unroll
-        for (int j = 0; j < 8; ++j)
-          o[g][j] = o[g][j] * rescale + pr * vf[j];
-      }
+    for (int ks = 0; ks < D / 16; ++ks) {
+      qa[ks][0] = g < G ? q[ks * 8 + quad] : 0u;
+      qa[ks][1] = g < G ? q[ks * 8 + 4 + quad] : 0u;
     }
-    __syncthreads(); // the stage is refilled by the next issue()
+  }
+  const float scale = p.scale * kLog2e; // scores in the log2 domain
+  float m = -INFINITY, l = 0.f;
+  float o[D / 8][4];
+#pragma unroll
+  for (int nt = 0; nt < D / 8; ++nt)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      o[nt][j] = 0.f;
+
+  // ldmatrix row addresses (within a tile) of this lane.
+  const int mi = lane / 8;
+  const int kRow = warp * kWarpTok + (mi / 2) * 8 + lane % 8; // K: tokens
+  const int vRow = warp * kWarpTok + (mi % 2) * 8 + lane % 8; // V: tokens
+  for (int st = 0; st < stages; ++st) {
+    cpAsyncWait<kStages - 2>();
+    __syncthreads(); // stage st landed; stage st - 1 is free again
+    if (st == 0)
+      TRACE(3, 0);
+    issue(st + kStages - 1);
+    const int tok0 = first + st * kStageTok + warp * kWarpTok;
+    if (tok0 >= end)
+      continue; // warp-uniform: no valid token in this warp's slice
+    const uint32_t kT = ring + (st % kStages) * S::kStageBytes;
+    const uint32_t vT = kT + S::kTileBytes;
+    // Scores of the 16 tokens: s[n][j] is query g, token tok0 + 8n + 2quad + j.
+    float s[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+#pragma unroll
+    for (int ks = 0; ks < D / 16; ++ks) {
+      uint32_t b[4];
+      const int c = 2 * ks + (mi & 1);
+      ldmatrixX4(b, kT + kRow * S::kRowBytes + ((c ^ (kRow & 7)) << 4));
+      mma<T>(s[0], qa[ks][0], qa[ks][1], b[0], b[1]);
+      mma<T>(s[1], qa[ks][0], qa[ks][1], b[2], b[3]);
+    }
+    float mx = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < 2; ++n)
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const bool valid = tok0 + 8 * n + 2 * quad + j < end;
+        s[n][j] = valid ? s[n][j] * scale : -INFINITY;
+        mx = fmaxf(mx, s[n][j]);
+      }
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
+    const float mNew = fmaxf(m, mx); // finite: the slice has a valid token
+    const float rescale = ex2(m - mNew);
+    m = mNew;
+    float e[2][2];
+#pragma unroll
+    for (int n = 0; n < 2; ++n)
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+        e[n][j] = ex2(s[n][j] - mNew);
+    // P as the A operand of P.V (row g, tokens 2quad (+8)), rounded to T;
+    // the sum uses the rounded values, so weights and normaliser agree.
+    const uint32_t pa0 = pack<T>(e[0][0], e[0][1]);
+    const uint32_t pa2 = pack<T>(e[1][0], e[1][1]);
+    l = l * rescale + (e[0][0] + e[0][1]) + (e[1][0] + e[1][1]);
+#pragma unroll
+    for (int nt = 0; nt < D / 8; ++nt) {
+      o[nt][0] *= rescale;
+      o[nt][1] *= rescale;
+    }
+#pragma unroll
+    for (int nt = 0; nt < D / 8; nt += 2) {
+      uint32_t b[4];
+      const int c = nt + mi / 2;
+      ldmatrixX4T(b, vT + vRow * S::kRowBytes + ((c ^ (vRow & 7)) << 4));
+      mma<T>(o[nt], pa0, pa2, b[0], b[1]);
+      mma<T>(o[nt + 1], pa0, pa2, b[2], b[3]);
+    }
   }
   cpAsyncWait<0>();
-
-  // Merge the lanes: [kLanes][G] max and sum, [kLanes][G][D] outputs.
-  float *mS = merge, *lS = mS + kLanes * G, *oS = lS + kLanes * G;
-#pragma unroll
-  for (int g = 0; g < G; ++g) {
-    if (slice == 0) {
-      mS[lane * G + g] = m[g];
-      lS[lane * G + g] = l[g];
+  TRACE(4, 0);
+  l += __shfl_xor_sync(0xffffffff, l, 1);
+  l += __shfl_xor_sync(0xffffffff, l, 2);
+  __syncthreads(); // the ring is free: merge the warps' streams
+  float *mS = reinterpret_cast<float *>(smem); // [kWarps][G]
+  float *lS = mS + kWarps * G;                  // [kWarps][G]
+  float *oS = lS + kWarps * G;                  // [kWarps][G][D]
+  if (g < G) {
+    if (quad == 0) {
+      mS[warp * G + g] = m;
+      lS[warp * G + g] = l;
     }
 #pragma unroll
-    for (int j = 0; j < 8; ++j)
-      oS[(lane * G + g) * D + slice * 8 + j] = o[g][j];
+    for (int nt = 0; nt < D / 8; ++nt)
+      *reinterpret_cast<float2 *>(oS + (warp * G + g) * D + nt * 8 + 2 * quad) =
+          make_float2(o[nt][0], o[nt][1]);
   }
   __syncthreads();
-  const int numChunks = p.num_chunks;
-  for (int i = threadIdx.x; i < G * D; i += kThreads) {
-    int g = i / D, d = i % D;
+  for (int item = threadIdx.x; item < G * D / 4; item += kThreads) {
+    const int gi = item / (D / 4), d4 = item % (D / 4);
     float mAll = -INFINITY;
-    for (int x = 0; x < kLanes; ++x)
-      mAll = fmaxf(mAll, mS[x * G + g]);
-    float num = 0.f, den = 0.f;
-    for (int x = 0; x < kLanes; ++x) {
-      float w = mS[x * G + g] == -INFINITY ? 0.f : __expf(mS[x * G + g] - mAll);
-      num += w * oS[(x * G + g) * D + d];
-      den += w * lS[x * G + g];
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w)
+      mAll = fmaxf(mAll, mS[w * G + gi]);
+    float den = 0.f;
+    float4 num = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+      const float wt = ex2(mS[w * G + gi] - mAll); // empty stream: 0
+      const float4 v = *reinterpret_cast<const float4 *>(oS + (w * G + gi) * D + d4 * 4);
+      den += wt * lS[w * G + gi];
+      num.x += wt * v.x, num.y += wt * v.y, num.z += wt * v.z, num.w += wt * v.w;
     }
-    int head = kvHead * G + g;
-    int64_t at = ((int64_t)seq * p.num_heads + head) * numChunks + chunk;
-    // Stored unnormalised, as the combine kernel expects: sum of p * v, the
-    // chunk's max and sum of p.
-    p.partial_out[at * D + d] = num;
-    if (d == 0) {
-      p.partial_max[at] = mAll;
-      p.partial_sum[at] = den;
+    if (active == 1) {
+      const float inv = 1.f / den;
+      num.x *= inv, num.y *= inv, num.z *= inv, num.w *= inv;
+      store4(static_cast<T *>(p.out) + (head0 + gi) * D + d4 * 4, num);
+    } else {
+      const int64_t at = (head0 + gi) * p.num_chunks + chunk;
+      *reinterpret_cast<float4 *>(p.partial_out + at * D + d4 * 4) = num;
+      if (d4 == 0) {
+        p.partial_max[at] = mAll;
+        p.partial_sum[at] = den;
+      }
     }
   }
+  if (active == 1 || p.counters == nullptr) {
+    TRACE(7, 0);
+    return;
+  }
+  // The last chunk to finish combines (threadFenceReduction pattern).
+  __threadfence();
+  TRACE(5, 0);
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int *counter = p.counters + seq * p.num_kv_heads + kvHead;
+    const int ticket = atomicAdd(counter, 1);
+    TRACE(6, ticket);
+    isLast = ticket == active - 1;
+    if (isLast)
+      *counter = 0; // every chunk has counted: ready for the next call
+  }
+  __syncthreads();
+  if (!isLast) {
+    TRACE(7, 0);
+    return;
+  }
+  __threadfence();
+  if (!DECODE_STAGED_COMBINE ||
+      !combineStaged<D, G, T>(p, seq, kvHead, active, smem, S::kBytes))
+    combineGroup<D, G, T>(p, seq, kvHead, active, smem);
+  __syncthreads();
+  TRACE(7, 1);
 }
 
-/// out[seq, head] = sum_c w_c * partial_out[c] / sum_c w_c * partial_sum[c]
-/// with w_c = exp(partial_max[c] - max_c partial_max[c]). The chunk weights
-/// are computed in parallel into shared memory; each thread then sums its
-/// output dim over the chunks (coalesced, independent loads).
-template <int D, typename T>
-__global__ void __launch_bounds__(D) combine(TesselDecodeParams p) {
-  extern __shared__ float weight[]; // [num_chunks], then the reduction
-  __shared__ float scratch[D / 32];
-  const int head = blockIdx.x, seq = blockIdx.y, tid = threadIdx.x;
+/// Two-kernel path (params.counters == NULL): one CTA per (kv head, seq).
+template <int D, int G, typename T>
+__global__ void __launch_bounds__(kThreads) combineChunks(TesselDecodeParams p) {
+  extern __shared__ __align__(128) unsigned char smem[];
+  const int kvHead = blockIdx.x, seq = blockIdx.y;
   const int len = p.context_lens[seq];
-  const int chunks = (len + kChunk - 1) / kChunk;
-  const int64_t base = ((int64_t)seq * p.num_heads + head) * p.num_chunks;
-  float m = -INFINITY;
-  for (int c = tid; c < chunks; c += D)
-    m = fmaxf(m, p.partial_max[base + c]);
-  for (int o = 16; o > 0; o /= 2)
-    m = fmaxf(m, __shfl_xor_sync(0xffffffff, m, o));
-  if (tid % 32 == 0)
-    scratch[tid / 32] = m;
-  __syncthreads();
-  m = scratch[0];
-  for (int w = 1; w < D / 32; ++w)
-    m = fmaxf(m, scratch[w]);
-  float den = 0.f;
-  for (int c = tid; c < chunks; c += D) {
-    float w = __expf(p.partial_max[base + c] - m);
-    weight[c] = w;
-    den += w * p.partial_sum[base + c];
-  }
-  for (int o = 16; o > 0; o /= 2)
-    den += __shfl_xor_sync(0xffffffff, den, o);
-  __syncthreads(); // scratch reused
-  if (tid % 32 == 0)
-    scratch[tid / 32] = den;
-  __syncthreads();
-  den = 0.f;
-  for (int w = 0; w < D / 32; ++w)
-    den += scratch[w];
-  float num = 0.f;
-  const float *partial = p.partial_out + base * D + tid;
-#pragma unroll 8
-  for (int c = 0; c < chunks; ++c)
-    num += weight[c] * partial[(int64_t)c * D];
-  T *out = static_cast<T *>(p.out) + ((int64_t)seq * p.num_heads + head) * D;
-  out[tid] = static_cast<T>(den > 0.f ? num / den : 0.f);
+  if (len <= 0)
+    return;
+  const int chunkTok = chunkTokens(len, p.num_chunks);
+  const int active = (len + chunkTok - 1) / chunkTok;
+  if (active > 1)
+    combineGroup<D, G, T>(p, seq, kvHead, active, smem);
+}
+
+/// Raises the kernels' shared-memory limits (once per instantiation).
+template <int D, int G, typename T> cudaError_t configure() {
+  static cudaError_t status = [] {
+    cudaError_t e = cudaFuncSetAttribute(
+        decodeChunk<D, G, T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+        Smem<G, D>::kBytes);
+    if (e == cudaSuccess && Smem<G, D>::kCombine > 48 * 1024)
+      e = cudaFuncSetAttribute(combineChunks<D, G, T>,
+                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               Smem<G, D>::kCombine);
+    return e;
+  }();
+  return status;
 }
 
 template <int D, int G, typename T>
 cudaError_t launch(const TesselDecodeParams &p, cudaStream_t stream) {
-  // Measured on an H100 (bench/results/decode-attention-*): streaming wins
-  // for MHA (its per-token softmax is cheap), the bulk kernel for groups of
-  // 4-8 queries per kv head (the streamed per-token softmax of 4+ queries
-  // is compute bound).
-  constexpr bool kStreamed = G <= 2;
-  auto kernel = kStreamed ? decodeChunkStreamed<D, G, T> : decodeChunkBulk<D, G, T>;
-  constexpr int kLanes = kThreads / (D / 8);
-  int smem;
-  if (kStreamed) {
-    // K/V ring (3 stages of 32 tokens), then the lanes' merge area.
-    smem = 3 * 2 * 32 * D * (int)sizeof(T) + (2 * kLanes * G + kLanes * G * D) * 4;
-  } else {
-    smem = 2 * kChunk * D * (int)sizeof(T) + G * kChunk * 4 + 2 * G * 4;
-    int partialBytes = kLanes * G * D * 4;
-    if (partialBytes > kChunk * D * (int)sizeof(T))
-      smem += partialBytes; // the reduction cannot reuse the K tile
-  }
-  static bool configured = false;
-  if (!configured) {
-    cudaError_t e = cudaFuncSetAttribute(
-        kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem);
-    if (e != cudaSuccess)
-      return e;
-    configured = true;
-  }
+  cudaError_t e = configure<D, G, T>();
+  if (e != cudaSuccess)
+    return e;
   dim3 grid(p.num_chunks, p.num_kv_heads, p.batch);
-  kernel<<<grid, kThreads, smem, stream>>>(p);
-  combine<D, T><<<dim3(p.num_heads, p.batch), D, p.num_chunks * 4, stream>>>(p);
+  decodeChunk<D, G, T><<<grid, kThreads, Smem<G, D>::kBytes, stream>>>(p);
+  if (p.counters == nullptr && p.num_chunks > 1)
+    combineChunks<D, G, T><<<dim3(p.num_kv_heads, p.batch), kThreads,
+                             Smem<G, D>::kCombine, stream>>>(p);
   return cudaGetLastError();
 }
 
+/// CTAs of the chunk kernel that fit on one multiprocessor.
+template <int D, int G, typename T> int ctasPerSm() {
+  int n = 0;
+  if (configure<D, G, T>() != cudaSuccess ||
+      cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &n, decodeChunk<D, G, T>, kThreads, Smem<G, D>::kBytes) !=
+      cudaSuccess)
+    return 1;
+  return n > 0 ? n : 1;
+}
+
 template <int D, typename T>
-cudaError_t dispatchGroup(const TesselDecodeParams &p, cudaStream_t s) {
+cudaError_t dispatchGroup(const TesselDecodeParams &p, cudaStream_t s,
+                          int *perSm) {
   switch (p.num_heads / p.num_kv_heads) {
   case 1:
-    return launch<D, 1, T>(p, s);
+    return perSm ? (*perSm = ctasPerSm<D, 1, T>(), cudaSuccess) : launch<D, 1, T>(p, s);
   case 2:
-    return launch<D, 2, T>(p, s);
+    return perSm ? (*perSm = ctasPerSm<D, 2, T>(), cudaSuccess) : launch<D, 2, T>(p, s);
   case 4:
-    return launch<D, 4, T>(p, s);
+    return perSm ? (*perSm = ctasPerSm<D, 4, T>(), cudaSuccess) : launch<D, 4, T>(p, s);
   case 8:
-    return launch<D, 8, T>(p, s);
+    return perSm ? (*perSm = ctasPerSm<D, 8, T>(), cudaSuccess) : launch<D, 8, T>(p, s);
   }
   return cudaErrorInvalidValue;
 }
 
 template <typename T>
-cudaError_t dispatchDim(const TesselDecodeParams &p, cudaStream_t s) {
+cudaError_t dispatchDim(const TesselDecodeParams &p, cudaStream_t s, int *perSm) {
   switch (p.head_dim) {
   case 64:
-    return dispatchGroup<64, T>(p, s);
+    return dispatchGroup<64, T>(p, s, perSm);
   case 128:
-    return dispatchGroup<128, T>(p, s);
+    return dispatchGroup<128, T>(p, s, perSm);
   }
   return cudaErrorInvalidValue;
 }
 
+bool validShape(const TesselDecodeParams *p) {
+  return p && p->batch > 0 && p->num_kv_heads > 0 &&
+         p->num_heads % p->num_kv_heads == 0 &&
+         p->num_heads / p->num_kv_heads <= kMaxGroup && p->block_tokens > 0;
+}
+
 } // namespace
 
-extern "C" int tessel_paged_decode_chunk_tokens(void) { return kChunk; }
+extern "C" int tessel_paged_decode_chunk_tokens(void) { return kLegacyChunkTok; }
+
+#ifdef DECODE_TRACE
+/// Bench only: copies the timeline probe ([n][8] ns) and clears it.
+extern "C" int tessel_decode_trace(unsigned long long *host, int n) {
+  n = n < kTraceCtas ? n : kTraceCtas;
+  cudaError_t e = cudaMemcpyFromSymbol(host, gTrace, n * sizeof(gTrace[0]));
+  static unsigned long long zeros[kTraceCtas][8];
+  if (e == cudaSuccess)
+    e = cudaMemcpyToSymbol(gTrace, zeros, sizeof(zeros));
+  return e;
+}
+#endif
+
+extern "C" int tessel_paged_decode_num_chunks(const TesselDecodeParams *p,
+                                              int max_context) {
+  if (!validShape(p))
+    return 0;
+  int perSm = 0;
+  cudaError_t e = p->dtype == 1
+                      ? dispatchDim<__nv_bfloat16>(*p, nullptr, &perSm)
+                      : dispatchDim<__half>(*p, nullptr, &perSm);
+  if (e != cudaSuccess)
+    return 0;
+  int device = 0, sms = 0;
+  if (cudaGetDevice(&device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) !=
+          cudaSuccess)
+    sms = 132;
+  const long long slots = (long long)sms * perSm;
+  const long long pairs = (long long)p->batch * p->num_kv_heads;
+  const long long ctx = max_context > 1 ? max_context : 1;
+  // As many chunks as keep the grid within one wave of CTA slots (a
+  // partial second wave would run latency bound), but chunks of at most
+  // kMaxChunkTok and at least kMinChunkTok tokens.
+  long long n = slots / pairs;
+  const long long fewest = (ctx + kMaxChunkTok - 1) / kMaxChunkTok;
+  n = n > fewest ? n : fewest;
+  const long long most = (ctx + kMinChunkTok - 1) / kMinChunkTok;
+  n = n < most ? n : most;
+  n = n < kMaxChunks ? n : kMaxChunks;
+  return n > 0 ? (int)n : 1;
+}
 
 extern "C" int tessel_paged_decode_attention(const TesselDecodeParams *p,
                                              cudaStream_t stream) {
-  if (!p || p->batch <= 0 || p->num_kv_heads <= 0 ||
-      p->num_heads % p->num_kv_heads != 0 ||
-      p->num_heads / p->num_kv_heads > kMaxGroup || p->block_tokens <= 0 ||
-      p->num_chunks <= 0)
+  if (!validShape(p) || p->num_chunks <= 0 || p->num_chunks > kMaxChunks)
     return cudaErrorInvalidValue;
-  return p->dtype == 1 ? dispatchDim<__nv_bfloat16>(*p, stream)
-                       : dispatchDim<__half>(*p, stream);
+  return p->dtype == 1 ? dispatchDim<__nv_bfloat16>(*p, stream, nullptr)
+                       : dispatchDim<__half>(*p, stream, nullptr);
 }

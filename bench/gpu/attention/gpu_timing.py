@@ -3,14 +3,27 @@ warm-up, median of many runs, inputs rotated so the L2 cache cannot hold
 them)."""
 import torch
 
+# GPU cycles of the spin kernel queued ahead of each timed call (~0.3 ms):
+# the host enqueues the call while the GPU spins, so the events bracket the
+# device work alone and not the Python / launch cost of issuing it.
+SLEEP_CYCLES = 500_000
 
-def time_ms(fn, sets, reps=20):
-    """Median milliseconds of fn(sets[i % len(sets)]) after 3 warm-up calls."""
+
+def time_ms(fn, sets, reps=20, queued=True):
+    """Median milliseconds of fn(sets[i % len(sets)]) after 3 warm-up calls.
+
+    queued=True (default): device time of the call's kernels, as a CUDA
+    graph or a busy stream would see it (the start event waits behind a
+    spin kernel while the host enqueues the call). queued=False: the GPU is
+    idle when the start event is recorded, so the host's time to issue the
+    call (Python, ctypes, launch) is counted too."""
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for i in range(3):
         fn(sets[i % len(sets)])
     times = []
     for i in range(reps):
+        if queued:
+            torch.cuda._sleep(SLEEP_CYCLES)
         start.record()
         fn(sets[i % len(sets)])
         end.record()
