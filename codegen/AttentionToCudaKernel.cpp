@@ -96,29 +96,13 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     auto module = op->getParentOfType<ModuleOp>();
     func::FuncOp kernel = getOrDeclareKernel(module, rewriter, element);
     Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
 
-    auto toBuffer = [&](Value tensor) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      Value buffer = rewriter.create<bufferization::ToMemrefOp>(
-          loc, anyLayoutMemRef(type), tensor, /*read_only=*/true);
-      return rewriter.create<memref::CastOp>(
-          loc, dynamicStridedMemRef(ctx, 4, element), buffer);
-    };
-    Value qm = toBuffer(op.getQ());
-    Value km = toBuffer(op.getK());
-    Value vm = toBuffer(op.getV());
-
-    SmallVector<Value> dynamicDims;
-    for (int64_t i = 0; i < 4; ++i)
-      if (out.isDynamicDim(i))
-        dynamicDims.push_back(rewriter.create<tensor::DimOp>(
-            loc, i == 3 ? op.getV() : op.getQ(), i));
-    auto resultBuffer = rewriter.create<memref::AllocOp>(
-        loc, MemRefType::get(out.getShape(), element), dynamicDims,
-        rewriter.getI64IntegerAttr(16));
-    Value om = rewriter.create<memref::CastOp>(
-        loc, dynamicStridedMemRef(ctx, 4, element), resultBuffer);
+    Value qm = readOnlyKernelOperand(rewriter, loc, op.getQ());
+    Value km = readOnlyKernelOperand(rewriter, loc, op.getK());
+    Value vm = readOnlyKernelOperand(rewriter, loc, op.getV());
+    // 16-byte aligned: the kernel stores 16-byte vectors.
+    auto [resultBuffer, om] = allocAttentionResult(
+        rewriter, loc, out, op.getQ(), op.getV(), /*alignment=*/16);
 
     auto i64 = [&](int64_t x) -> Value {
       return rewriter.create<arith::ConstantIntOp>(loc, x, 64);
@@ -136,11 +120,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
                            ? -1
                            : (int64_t)op.getWindowLeft()),
                    i64(op.getFullyMaskedRows() == "zero" ? 1 : 0)});
-    Value result = rewriter.create<bufferization::ToTensorOp>(
-        loc, resultBuffer, /*restrict=*/true, /*writable=*/true);
-    if (result.getType() != op.getType())
-      result = rewriter.create<tensor::CastOp>(loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
+    replaceWithBuffer(rewriter, op, resultBuffer);
     return success();
   }
 };

@@ -63,33 +63,13 @@ struct LowerKvAttention : OpRewritePattern<KvAttentionOp> {
     auto module = op->getParentOfType<ModuleOp>();
     func::FuncOp kernel = getOrDeclareKernel(module, rewriter);
     Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
 
-    auto toBuffer = [&](Value tensor, int64_t rank) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      Value buffer = rewriter.create<bufferization::ToMemrefOp>(
-          loc, anyLayoutMemRef(type), tensor, /*read_only=*/true);
-      return rewriter.create<memref::CastOp>(
-          loc, dynamicStridedMemRef(ctx, rank, type.getElementType()), buffer);
-    };
-    Value qm = toBuffer(op.getQ(), 4);
-    Value km = toBuffer(op.getK(), 4);
-    Value vm = toBuffer(op.getV(), 4);
-    Value pm = toBuffer(op.getPastLens(), 1);
-
-    // The result [batch, heads, seq, head_dim_v], dims from q and v.
-    SmallVector<Value> dynamicDims;
-    for (int64_t i = 0; i < 4; ++i) {
-      if (!out.isDynamicDim(i))
-        continue;
-      Value from = i == 3 ? op.getV() : op.getQ();
-      dynamicDims.push_back(rewriter.create<tensor::DimOp>(loc, from, i));
-    }
-    auto resultBuffer = rewriter.create<memref::AllocOp>(
-        loc, MemRefType::get(out.getShape(), out.getElementType()),
-        dynamicDims);
-    Value om = rewriter.create<memref::CastOp>(
-        loc, dynamicStridedMemRef(ctx, 4, out.getElementType()), resultBuffer);
+    Value qm = readOnlyKernelOperand(rewriter, loc, op.getQ());
+    Value km = readOnlyKernelOperand(rewriter, loc, op.getK());
+    Value vm = readOnlyKernelOperand(rewriter, loc, op.getV());
+    Value pm = readOnlyKernelOperand(rewriter, loc, op.getPastLens());
+    auto [resultBuffer, om] =
+        allocAttentionResult(rewriter, loc, out, op.getQ(), op.getV());
 
     auto i64 = [&](int64_t x) -> Value {
       return rewriter.create<arith::ConstantIntOp>(loc, x, 64);
@@ -105,11 +85,7 @@ struct LowerKvAttention : OpRewritePattern<KvAttentionOp> {
                    f32(op.getScale().convertToFloat()),
                    f32(op.getSoftcap().convertToFloat()),
                    i64((int64_t)op.getWindowLeft())});
-    Value result = rewriter.create<bufferization::ToTensorOp>(
-        loc, resultBuffer, /*restrict=*/true, /*writable=*/true);
-    if (result.getType() != op.getType())
-      result = rewriter.create<tensor::CastOp>(loc, op.getType(), result);
-    rewriter.replaceOp(op, result);
+    replaceWithBuffer(rewriter, op, resultBuffer);
     return success();
   }
 };

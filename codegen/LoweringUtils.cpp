@@ -2,6 +2,9 @@
 
 #include "codegen/LoweringUtils.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -24,6 +27,51 @@ MemRefType mlir::tessel::dynamicStridedMemRef(MLIRContext *ctx, int64_t rank,
   return MemRefType::get(
       shape, element,
       StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
+}
+
+Value mlir::tessel::readOnlyKernelOperand(OpBuilder &b, Location loc,
+                                          Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  Value buffer = b.create<bufferization::ToMemrefOp>(
+      loc, anyLayoutMemRef(type), tensor, /*read_only=*/true);
+  return b.create<memref::CastOp>(
+      loc,
+      dynamicStridedMemRef(b.getContext(), type.getRank(),
+                           type.getElementType()),
+      buffer);
+}
+
+std::pair<Value, Value>
+mlir::tessel::allocAttentionResult(OpBuilder &b, Location loc,
+                                   RankedTensorType out, Value q, Value v,
+                                   int64_t alignment) {
+  SmallVector<Value> dynamicDims;
+  for (int64_t i = 0; i < out.getRank(); ++i)
+    if (out.isDynamicDim(i))
+      dynamicDims.push_back(b.create<tensor::DimOp>(loc, i == 3 ? v : q, i));
+  auto type = MemRefType::get(out.getShape(), out.getElementType());
+  Value buffer =
+      alignment > 0
+          ? b.create<memref::AllocOp>(loc, type, dynamicDims,
+                                      b.getI64IntegerAttr(alignment))
+          : b.create<memref::AllocOp>(loc, type, dynamicDims);
+  Value view = b.create<memref::CastOp>(
+      loc,
+      dynamicStridedMemRef(b.getContext(), out.getRank(),
+                           out.getElementType()),
+      buffer);
+  return {buffer, view};
+}
+
+void mlir::tessel::replaceWithBuffer(RewriterBase &rewriter, Operation *op,
+                                     Value buffer) {
+  Location loc = op->getLoc();
+  Value result = rewriter.create<bufferization::ToTensorOp>(
+      loc, buffer, /*restrict=*/true, /*writable=*/true);
+  if (result.getType() != op->getResult(0).getType())
+    result = rewriter.create<tensor::CastOp>(loc, op->getResult(0).getType(),
+                                             result);
+  rewriter.replaceOp(op, result);
 }
 
 OpFoldResult mlir::tessel::dimOf(OpBuilder &b, Location loc, Value v,

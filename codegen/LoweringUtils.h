@@ -25,6 +25,21 @@ MemRefType anyLayoutMemRef(RankedTensorType type);
 /// operand type of runtime kernels called through their C interface.
 MemRefType dynamicStridedMemRef(MLIRContext *ctx, int64_t rank, Type element);
 
+/// `tensor` as a read-only buffer cast to dynamicStridedMemRef: how runtime
+/// kernels take their operands.
+Value readOnlyKernelOperand(OpBuilder &b, Location loc, Value tensor);
+
+/// A fresh buffer for an attention result `out` ([batch, heads, seq,
+/// head_dim_v]: dims 0-2 from `q`, dim 3 from `v`) and its
+/// dynamicStridedMemRef view for the kernel call.
+std::pair<Value, Value> allocAttentionResult(OpBuilder &b, Location loc,
+                                             RankedTensorType out, Value q,
+                                             Value v, int64_t alignment = 0);
+
+/// Replaces `op` by `buffer` as a tensor (restrict, writable), cast to
+/// `op`'s result type.
+void replaceWithBuffer(RewriterBase &rewriter, Operation *op, Value buffer);
+
 /// Dim `d` of tensor `v`, static when the type says so.
 OpFoldResult dimOf(OpBuilder &b, Location loc, Value v, int64_t d);
 
