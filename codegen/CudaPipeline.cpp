@@ -17,6 +17,7 @@
 #include "codegen/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -58,6 +59,10 @@ void mlir::tessel::buildCudaLinalgPipeline(OpPassManager &pm) {
   // First, while tessel.attention is whole: the tiled loop lowering of the
   // CPU pipeline takes what is left.
   pm.addPass(createConvertTesselAttentionToCudaKernelPass());
+  // Attention over the paged cache: the runtime's CUDA cache and kernels.
+  ConvertTesselKvAttentionToRuntimePassOptions kv;
+  kv.target = "cuda";
+  pm.addPass(createConvertTesselKvAttentionToRuntimePass(kv));
   buildCpuLinalgPipeline(pm);
 }
 
@@ -115,6 +120,13 @@ void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
   pm.addPass(createGpuToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  // bf16 <-> f32 conversions as integer arithmetic: LLVM would call
+  // __truncsfbf2, which Debian 12's libgcc (GCC 12) lacks.
+  {
+    arith::ArithExpandOpsPassOptions expand;
+    expand.includeBf16 = true;
+    pm.addPass(arith::createArithExpandOpsPass(expand));
+  }
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());

@@ -23,21 +23,33 @@ namespace mlir::tessel {
 using namespace mlir;
 using namespace mlir::tessel;
 
-static constexpr StringLiteral kKernel = "tessel_rt_kv_attention";
+/// The runtime kernel for `element` on the target (empty: none).
+static std::string kernelName(bool cuda, Type element) {
+  if (!cuda)
+    return element.isF32() ? "tessel_rt_kv_attention" : "";
+  if (element.isF32())
+    return "tessel_rt_cuda_kv_attention_f32";
+  if (element.isF16())
+    return "tessel_rt_cuda_kv_attention_f16";
+  if (element.isBF16())
+    return "tessel_rt_cuda_kv_attention_bf16";
+  return "";
+}
 
-/// The kernel's declaration (created once per module).
-static func::FuncOp getOrDeclareKernel(ModuleOp module, OpBuilder &builder) {
-  if (auto fn = module.lookupSymbol<func::FuncOp>(kKernel))
+/// The kernel's declaration (created once per module and name).
+static func::FuncOp getOrDeclareKernel(ModuleOp module, OpBuilder &builder,
+                                       StringRef name, Type element) {
+  if (auto fn = module.lookupSymbol<func::FuncOp>(name))
     return fn;
   MLIRContext *ctx = module.getContext();
   Type i64 = builder.getI64Type(), f32 = builder.getF32Type();
-  MemRefType t4 = dynamicStridedMemRef(ctx, 4, f32);
+  MemRefType t4 = dynamicStridedMemRef(ctx, 4, element);
   MemRefType lens = dynamicStridedMemRef(ctx, 1, i64);
   auto type = FunctionType::get(
       ctx, {i64, i64, t4, t4, t4, lens, t4, f32, f32, i64}, {});
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
-  auto fn = builder.create<func::FuncOp>(module.getLoc(), kKernel, type);
+  auto fn = builder.create<func::FuncOp>(module.getLoc(), name, type);
   fn.setPrivate();
   fn->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
   return fn;
@@ -46,7 +58,9 @@ static func::FuncOp getOrDeclareKernel(ModuleOp module, OpBuilder &builder) {
 namespace {
 
 struct LowerKvAttention : OpRewritePattern<KvAttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
+  LowerKvAttention(MLIRContext *ctx, bool cuda)
+      : OpRewritePattern(ctx), cuda(cuda) {}
+  bool cuda;
 
   LogicalResult matchAndRewrite(KvAttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -57,11 +71,14 @@ struct LowerKvAttention : OpRewritePattern<KvAttentionOp> {
     auto out = dyn_cast<RankedTensorType>(op.getType());
     if (!q || !k || !v || !past || !out)
       return rewriter.notifyMatchFailure(op, "operands must be ranked");
-    if (!q.getElementType().isF32())
+    Type element = q.getElementType();
+    std::string name = kernelName(cuda, element);
+    if (name.empty() || k.getElementType() != element ||
+        v.getElementType() != element || out.getElementType() != element)
       return rewriter.notifyMatchFailure(
-          op, "only f32 has a runtime kernel on this target");
+          op, "no runtime kernel for this element type on this target");
     auto module = op->getParentOfType<ModuleOp>();
-    func::FuncOp kernel = getOrDeclareKernel(module, rewriter);
+    func::FuncOp kernel = getOrDeclareKernel(module, rewriter, name, element);
     Location loc = op.getLoc();
 
     Value qm = readOnlyKernelOperand(rewriter, loc, op.getQ());
@@ -93,15 +110,29 @@ struct LowerKvAttention : OpRewritePattern<KvAttentionOp> {
 struct ConvertTesselKvAttentionToRuntimePass
     : tessel::impl::ConvertTesselKvAttentionToRuntimePassBase<
           ConvertTesselKvAttentionToRuntimePass> {
+  using Base::Base;
+
   void runOnOperation() override {
     // A module pass: the kernel's declaration goes into the module.
+    if (target != "cpu" && target != "cuda") {
+      getOperation().emitError("convert-tessel-kv-attention-to-runtime: "
+                               "unknown target '")
+          << target << "' (expected cpu or cuda)";
+      return signalPassFailure();
+    }
+    bool cuda = target == "cuda";
     RewritePatternSet patterns(&getContext());
-    patterns.add<LowerKvAttention>(&getContext());
+    patterns.add<LowerKvAttention>(&getContext(), cuda);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     getOperation().walk([&](KvAttentionOp op) {
-      op.emitOpError("was not lowered to the runtime kernel (only f32 is "
-                     "supported on the CPU target)");
+      if (cuda)
+        op.emitOpError("was not lowered to the runtime kernel (the CUDA "
+                       "target supports f32, f16 and bf16 with one element "
+                       "type for q, k, v and the result)");
+      else
+        op.emitOpError("was not lowered to the runtime kernel (only f32 is "
+                       "supported on the CPU target)");
       signalPassFailure();
     });
   }

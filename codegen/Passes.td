@@ -315,9 +315,17 @@ def ConvertTesselKvAttentionToRuntimePass
 
     with a private declaration carrying `llvm.emit_c_interface`: the model
     calls `_mlir_ciface_tessel_rt_kv_attention` with pointers to memref
-    descriptors (any strides), which libtessel_rt exports. Only f32 is
-    lowered; other element types are left with a reason.
+    descriptors (any strides), which libtessel_rt exports. On the CPU
+    (`target=cpu`) only f32 is lowered; other element types are left with a
+    reason. With `target=cuda` the call is
+    `@tessel_rt_cuda_kv_attention_{f32,f16,bf16}` (same operands, memrefs
+    of the element type): the runtime's CUDA paged cache, which stores that
+    type.
   }];
+  let options = [
+    Option<"target", "target", "std::string", "\"cpu\"",
+           "cpu (f32 host kernel) or cuda (f32/f16/bf16 device kernels)">,
+  ];
   let dependentDialects = [
     "func::FuncDialect", "memref::MemRefDialect",
     "bufferization::BufferizationDialect", "arith::ArithDialect"

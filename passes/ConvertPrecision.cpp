@@ -191,8 +191,12 @@ struct TesselConvertPrecisionPass
     OpBuilder b(fn.getContext());
 
     // Ops that only exist in f32 keep f32 operands and results (casts
-    // around them): the paged KV cache's attention holds an f32 cache.
-    auto keepsF32 = [](Operation *op) { return isa<KvAttentionOp>(op); };
+    // around them): the paged KV cache's attention holds an f32 cache,
+    // unless the target's cache stores the narrow type (narrowKvCache).
+    bool narrowCache = narrowKvCache;
+    auto keepsF32 = [narrowCache](Operation *op) {
+      return !narrowCache && isa<KvAttentionOp>(op);
+    };
 
     SmallVector<Operation *> ops;
     fn.walk([&](Operation *op) {
@@ -350,6 +354,15 @@ struct TesselConvertPrecisionPass
     for (auto fn : getOperation().getOps<func::FuncOp>())
       if (failed(convertFunction(fn)))
         return signalPassFailure();
+    // The cache stores what tessel.kv_attention now reads.
+    ModuleOp module = getOperation();
+    auto cache = module->getAttrOfType<DictionaryAttr>("tessel.kv_cache");
+    auto dtype = cache ? cache.getAs<TypeAttr>("dtype") : TypeAttr();
+    if (narrowKvCache && dtype && dtype.getValue().isF32()) {
+      NamedAttrList entries(cache);
+      entries.set("dtype", TypeAttr::get(target));
+      module->setAttr("tessel.kv_cache", entries.getDictionary(ctx));
+    }
   }
 };
 

@@ -261,8 +261,10 @@ def TesselConvertPrecisionPass
     finite fill), and so are the results and f32 type attributes (`to` of
     `tessel.cast`) of every op. Inputs and outputs keep f32 at the
     interface: a cast follows each f32 input and precedes each f32 output.
-    `tessel.kv_attention` keeps f32 operands (casts around it): the paged
-    cache is f32.
+    `tessel.kv_attention` keeps f32 operands (casts around it): the CPU's
+    paged cache is f32. With `narrow-kv-cache` (the CUDA target) it converts
+    like every other op, and the module's `tessel.kv_cache` dtype follows:
+    the cache stores the narrow type.
 
     Before (precision=bf16):
       %y = tessel.gelu %x : (tensor<2x8xf32>) -> tensor<2x8xf32>
@@ -277,6 +279,8 @@ def TesselConvertPrecisionPass
   let options = [
     Option<"precision", "precision", "std::string", "\"fp16\"",
            "fp32 (no change), fp16 or bf16">,
+    Option<"narrowKvCache", "narrow-kv-cache", "bool", "false",
+           "tessel.kv_attention (and the paged cache) in the narrow type too">,
   ];
   let dependentDialects = ["tessel::TesselDialect", "func::FuncDialect"];
 }

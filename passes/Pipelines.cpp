@@ -30,6 +30,7 @@ void mlir::tessel::buildGraphPipeline(OpPassManager &pm,
     // Last: the fusion patterns match the exporters' f32 graphs.
     TesselConvertPrecisionPassOptions precision;
     precision.precision = options.precision;
+    precision.narrowKvCache = options.narrowKvCache;
     pm.addPass(createTesselConvertPrecisionPass(precision));
     if (options.optLevel > 0)
       pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());

@@ -20,6 +20,10 @@ struct CompileOptions {
   /// "fp32", "fp16" or "bf16": the precision of weights and activations
   /// (tessel-convert-precision; applies at every optLevel).
   std::string precision = "fp32";
+  /// With kvCache and a narrow precision: the cache (and its attention)
+  /// holds the narrow type too (the CUDA target), instead of f32 (the CPU's
+  /// cache kernel).
+  bool narrowKvCache = false;
 };
 
 /// Shape inference, folding of shape subgraphs, CSE and dead-code removal on

@@ -10,6 +10,7 @@
 
 #include "tessel/runtime.h"
 
+#include "runtime/GpuDevice.h"
 #include "runtime/Handles.h"
 #include "runtime/KvCache.h"
 
@@ -44,6 +45,7 @@ namespace {
 
 constexpr int64_t kDefaultBlockTokens = 16;
 constexpr uint64_t kDefaultBudget = 64ull << 20;
+constexpr double kDefaultGpuFraction = 0.5;
 
 Error invalid(std::string message) {
   return Error::make(TESSEL_INVALID_ARGUMENT, std::move(message));
@@ -106,13 +108,21 @@ Error runStep(tessel_kv_cache &cache, bool decode,
     KvStatus status = blocks.reserve(sequences[b], newTokens, copies);
     if (status != KvStatus::Ok) {
       // Copies already made replaced shared blocks: their data must follow.
-      cache.storage->copy(copies);
+      if (!cache.storage->copy(copies))
+        return Error::make(TESSEL_DEVICE_ERROR,
+                           "copying KV cache blocks failed: " +
+                               gpu::stickyError());
       for (int64_t r = 0; r < b; ++r)
         blocks.unreserve(sequences[r]);
       return fromKvStatus(status, decode ? "decode" : "prefill");
     }
   }
-  cache.storage->copy(copies);
+  if (!cache.storage->copy(copies)) {
+    for (int64_t s : sequences)
+      blocks.unreserve(s);
+    return Error::make(TESSEL_DEVICE_ERROR,
+                       "copying KV cache blocks failed: " + gpu::stickyError());
+  }
 
   KvStep step;
   step.blocks = &blocks;
@@ -187,13 +197,21 @@ tessel_status tessel_kv_cache_create(tessel_model *model,
       return invalid("model '" + model->path +
                      "' has no KV cache entry points (compile it with "
                      "tesselc --kv-cache)");
-    if (model->cuda)
-      return invalid("model '" + model->path +
-                     "': the KV cache runs CPU models only so far");
     const KvCacheSpec &spec = model->manifest.kvCache;
-    if (spec.dtype != TESSEL_DTYPE_F32)
-      return invalid(std::string("the KV cache stores f32 only, model '") +
+    const bool cuda = model->cuda;
+    if (cuda ? spec.dtype != TESSEL_DTYPE_F32 && spec.dtype != TESSEL_DTYPE_F16 &&
+                   spec.dtype != TESSEL_DTYPE_BF16
+             : spec.dtype != TESSEL_DTYPE_F32)
+      return invalid(std::string("the ") + (cuda ? "CUDA" : "CPU") +
+                     " KV cache stores " +
+                     (cuda ? "f32, f16 or bf16" : "f32 only") + ", model '" +
                      model->path + "' needs " + tessel_dtype_name(spec.dtype));
+    const int64_t elementBytes = spec.dtype == TESSEL_DTYPE_F32 ? 4 : 2;
+    std::string device;
+    if (cuda && !gpu::available(device))
+      return Error::make(TESSEL_DEVICE_ERROR,
+                         "cannot create the KV cache of CUDA model '" +
+                             model->path + "': " + device);
     auto cache = std::make_unique<tessel_kv_cache>();
     cache->model = model;
     cache->prefill = findEntry(*model, "prefill", &cache->prefillFn);
@@ -211,32 +229,47 @@ tessel_status tessel_kv_cache_create(tessel_model *model,
     int64_t blockTokens = options && options->block_tokens
                               ? options->block_tokens
                               : kDefaultBlockTokens;
-    uint64_t budget =
-        options && options->budget_bytes ? options->budget_bytes
-                                         : kDefaultBudget;
     if (blockTokens < 1 || blockTokens > 4096)
       return invalid("block_tokens must be in [1, 4096], got " +
                      std::to_string(blockTokens));
+    double fraction = options ? options->budget_fraction : 0.0;
+    if (!(fraction >= 0.0 && fraction <= 1.0))
+      return invalid("budget_fraction must be in (0, 1], got " +
+                     std::to_string(fraction));
+    uint64_t budget = options ? options->budget_bytes : 0;
+    if (budget == 0 && cuda) {
+      size_t freeBytes = 0, totalBytes = 0;
+      if (!gpu::memoryInfo(freeBytes, totalBytes))
+        return Error::make(TESSEL_DEVICE_ERROR,
+                           "cannot read the GPU's free memory: " +
+                               gpu::stickyError());
+      budget = (uint64_t)((double)freeBytes *
+                          (fraction > 0.0 ? fraction : kDefaultGpuFraction));
+    }
+    if (budget == 0)
+      budget = kDefaultBudget;
     int64_t numBlocks = KvBlockManager::blocksForBudget(
         (int64_t)std::min<uint64_t>(budget, INT64_MAX), spec.layers,
-        spec.kvHeads, spec.headDim, (int64_t)sizeof(float), blockTokens);
+        spec.kvHeads, spec.headDim, elementBytes, blockTokens);
     if (numBlocks < 1)
       return invalid("a budget of " + std::to_string(budget) +
                      " bytes holds no block of " +
                      std::to_string(KvBlockManager::bytesPerBlock(
                          spec.layers, spec.kvHeads, spec.headDim,
-                         (int64_t)sizeof(float), blockTokens)) +
+                         elementBytes, blockTokens)) +
                      " bytes");
     if (numBlocks > INT32_MAX)
       numBlocks = INT32_MAX;
     int64_t window = spec.windowLeft >= 0 ? spec.windowLeft : 0;
     cache->blocks =
         std::make_unique<KvBlockManager>(numBlocks, blockTokens, window);
-    cache->storage = std::make_unique<KvStorage>(spec, numBlocks, blockTokens);
+    cache->storage =
+        std::make_unique<KvStorage>(spec, numBlocks, blockTokens, cuda);
     if (!cache->storage->allocated())
       return Error::make(TESSEL_OUT_OF_MEMORY,
                          "cannot allocate a KV cache of " +
-                             std::to_string(budget) + " bytes");
+                             std::to_string(budget) + " bytes" +
+                             (cuda ? " on " + gpu::deviceName() : ""));
     *out = cache.release();
     return Error::success();
   });

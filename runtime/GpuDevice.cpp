@@ -56,6 +56,9 @@ struct Driver {
   CUresult (*memsetD32)(CUdeviceptr, unsigned, size_t);
   CUresult (*memsetD16)(CUdeviceptr, unsigned short, size_t);
   CUresult (*funcSetAttribute)(Handle, int, int);
+  CUresult (*memAlloc)(CUdeviceptr *, size_t);
+  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*occupancy)(int *, Handle, int, size_t);
   // Optional (a hint; absent from old drivers): cuMemPrefetchAsync_v2
   // (CUDA 12.2+: a CUmemLocation), else the original cuMemPrefetchAsync.
   struct MemLocation {
@@ -210,6 +213,12 @@ bool initLocked(State &s) {
       {resolve(s.library, cu.memsetD16, "cuMemsetD16_v2"), "cuMemsetD16_v2"},
       {resolve(s.library, cu.funcSetAttribute, "cuFuncSetAttribute"),
        "cuFuncSetAttribute"},
+      {resolve(s.library, cu.memAlloc, "cuMemAlloc_v2"), "cuMemAlloc_v2"},
+      {resolve(s.library, cu.deviceGetAttribute, "cuDeviceGetAttribute"),
+       "cuDeviceGetAttribute"},
+      {resolve(s.library, cu.occupancy,
+               "cuOccupancyMaxActiveBlocksPerMultiprocessor"),
+       "cuOccupancyMaxActiveBlocksPerMultiprocessor"},
       {resolve(s.library, cu.getErrorName, "cuGetErrorName"),
        "cuGetErrorName"},
       {resolve(s.library, cu.getErrorString, "cuGetErrorString"),
@@ -298,23 +307,24 @@ bool available(std::string &why) {
   return true;
 }
 
-bool launchLibraryKernel(const char *name, const unsigned grid[3],
-                         unsigned threads, unsigned smemBytes, void **args) {
-  State &s = state();
-  std::lock_guard<std::mutex> lock(s.mutex);
-  if (!usable(s))
-    return false;
+namespace {
+
+void trimLocked(State &s); // below, with the memory pool
+
+/// The runtime's kernel `name`, enabled for `smemBytes` of dynamic shared
+/// memory (the library loaded on first use); null with the sticky error set.
+Handle libraryKernelLocked(State &s, const char *name, unsigned smemBytes) {
   if (!s.kernelLibrary) {
     if (kernelLibrarySize() == 0) {
       setSticky(s, std::string("the model needs the runtime's CUDA kernel ") +
                        name +
                        ", and this libtessel_rt was built without them (no "
                        "nvcc at build time)");
-      return false;
+      return nullptr;
     }
     if (!check(s, s.cu.moduleLoadData(&s.kernelLibrary, kernelLibraryImage()),
                "cuModuleLoadData (the runtime's kernels)"))
-      return false;
+      return nullptr;
   }
   auto [it, inserted] = s.kernels.try_emplace(name, nullptr, 0u);
   if (inserted &&
@@ -322,7 +332,7 @@ bool launchLibraryKernel(const char *name, const unsigned grid[3],
                                        name),
              "cuModuleGetFunction (the runtime's kernels)")) {
     s.kernels.erase(it);
-    return false;
+    return nullptr;
   }
   if (smemBytes > it->second.second) {
     constexpr int kMaxDynamicSharedBytes = 8; // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
@@ -330,19 +340,113 @@ bool launchLibraryKernel(const char *name, const unsigned grid[3],
                s.cu.funcSetAttribute(it->second.first, kMaxDynamicSharedBytes,
                                      (int)smemBytes),
                "cuFuncSetAttribute"))
-      return false;
+      return nullptr;
     it->second.second = smemBytes;
   }
+  return it->second.first;
+}
+
+} // namespace
+
+bool launchLibraryKernel(const char *name, const unsigned grid[3],
+                         unsigned threads, unsigned smemBytes, void **args) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return false;
+  Handle function = libraryKernelLocked(s, name, smemBytes);
+  if (!function)
+    return false;
   Handle stream = streamLocked(s);
   if (!check(s,
-             s.cu.launchKernel(it->second.first, grid[0], grid[1], grid[2],
-                               threads, 1, 1, smemBytes, stream, args,
-                               nullptr),
+             s.cu.launchKernel(function, grid[0], grid[1], grid[2], threads,
+                               1, 1, smemBytes, stream, args, nullptr),
              name))
     return false;
   // The host code may free the operands next (cuMemFree does not wait for
   // the stream): finish here, as the generated launches do.
   return check(s, s.cu.streamSynchronize(stream), "cuStreamSynchronize");
+}
+
+int libraryKernelOccupancy(const char *name, unsigned threads,
+                           unsigned smemBytes) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return 0;
+  Handle function = libraryKernelLocked(s, name, smemBytes);
+  int ctas = 0;
+  if (!function ||
+      !check(s, s.cu.occupancy(&ctas, function, (int)threads, smemBytes),
+             "cuOccupancyMaxActiveBlocksPerMultiprocessor"))
+    return 0;
+  return ctas;
+}
+
+int multiprocessorCount() {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  int sms = 0;
+  constexpr int kMultiprocessorCount = 16; // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+  if (usable(s))
+    check(s, s.cu.deviceGetAttribute(&sms, kMultiprocessorCount, s.device),
+          "cuDeviceGetAttribute");
+  return sms;
+}
+
+void *allocateDevice(size_t bytes) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s) || bytes == 0)
+    return nullptr;
+  CUdeviceptr p = 0;
+  CUresult r = s.cu.memAlloc(&p, bytes);
+  if (r != kSuccess && s.cachedBytes > 0) {
+    trimLocked(s);
+    r = s.cu.memAlloc(&p, bytes);
+  }
+  // Out of memory is the caller's error to report, not a broken device.
+  return r == kSuccess ? reinterpret_cast<void *>(static_cast<uintptr_t>(p))
+                       : nullptr;
+}
+
+void releaseDevice(void *p) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!p || !s.ready)
+    return;
+  s.cu.ctxSetCurrent(s.context);
+  check(s, s.cu.memFree(reinterpret_cast<uintptr_t>(p)), "cuMemFree");
+}
+
+bool copy(void *dst, const void *src, size_t bytes) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return false;
+  return bytes == 0 ||
+         check(s,
+               s.cu.memcpy(reinterpret_cast<uintptr_t>(dst),
+                           reinterpret_cast<uintptr_t>(src), bytes),
+               "cuMemcpy");
+}
+
+bool zero32(void *dst, size_t count) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!usable(s))
+    return false;
+  return count == 0 ||
+         check(s, s.cu.memsetD32(reinterpret_cast<uintptr_t>(dst), 0, count),
+               "cuMemsetD32");
+}
+
+bool memoryInfo(size_t &freeBytes, size_t &totalBytes) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  freeBytes = totalBytes = 0;
+  return usable(s) &&
+         check(s, s.cu.memGetInfo(&freeBytes, &totalBytes), "cuMemGetInfo");
 }
 
 namespace {

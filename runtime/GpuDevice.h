@@ -59,6 +59,30 @@ std::string deviceName();
 bool launchLibraryKernel(const char *name, const unsigned grid[3],
                          unsigned threads, unsigned smemBytes, void **args);
 
+/// CTAs of the runtime's kernel `name` that fit on one multiprocessor with
+/// `threads` threads and `smemBytes` of dynamic shared memory (0 on failure).
+int libraryKernelOccupancy(const char *name, unsigned threads,
+                           unsigned smemBytes);
+
+/// The device's multiprocessors (0 on failure).
+int multiprocessorCount();
+
+/// Device memory (cuMemAlloc: the host never touches it), for state the
+/// runtime keeps on the device (the KV cache). Null when the device has not
+/// that much free: the caller reports it; the device stays usable.
+void *allocateDevice(size_t bytes);
+void releaseDevice(void *p);
+
+/// cuMemCpy between any two addresses the driver knows (host, managed,
+/// device); false (sticky error set) on failure.
+bool copy(void *dst, const void *src, size_t bytes);
+
+/// Zeroes `count` 32-bit words at `dst` (device or managed memory).
+bool zero32(void *dst, size_t count);
+
+/// The device's free and total memory; false when there is no usable GPU.
+bool memoryInfo(size_t &freeBytes, size_t &totalBytes);
+
 /// The embedded kernel library (a fatbin; size 0 when the runtime was built
 /// without nvcc). Defined in runtime/cuda/KernelLibrary.cpp.
 const void *kernelLibraryImage();

@@ -1,6 +1,7 @@
 //===- KvCache.cpp - paged KV cache storage and its attention kernel ------===//
 
 #include "runtime/KvCache.h"
+#include "runtime/GpuDevice.h"
 
 #include "tessel/runtime.h"
 
@@ -17,20 +18,36 @@ using namespace tessel::rt;
 //===----------------------------------------------------------------------===//
 
 KvStorage::KvStorage(const KvCacheSpec &spec, int64_t numBlocks,
-                     int64_t blockTokens)
-    : spec(spec), blockTokens(blockTokens) {
+                     int64_t blockTokens, bool onDevice)
+    : spec(spec), blockTokens(blockTokens), device(onDevice) {
   blockSize = spec.layers * 2 * spec.kvHeads * blockTokens * spec.headDim;
-  size_t bytes = (size_t)numBlocks * (size_t)blockSize * sizeof(float);
+  elementSize = spec.dtype == TESSEL_DTYPE_F32 ? 4 : 2;
+  size_t bytes = (size_t)numBlocks * (size_t)blockSize * (size_t)elementSize;
   bytes = (bytes + 63) / 64 * 64;
-  data = bytes ? static_cast<float *>(std::aligned_alloc(64, bytes)) : nullptr;
+  if (!bytes)
+    return;
+  data = device ? gpu::allocateDevice(bytes) : std::aligned_alloc(64, bytes);
 }
 
-KvStorage::~KvStorage() { std::free(data); }
+KvStorage::~KvStorage() {
+  if (device)
+    gpu::releaseDevice(data);
+  else
+    std::free(data);
+}
 
-void KvStorage::copy(const std::vector<BlockCopy> &copies) {
-  for (const BlockCopy &c : copies)
-    std::memcpy(data + (int64_t)c.dst * blockSize,
-                data + (int64_t)c.src * blockSize, blockSize * sizeof(float));
+bool KvStorage::copy(const std::vector<BlockCopy> &copies) {
+  const size_t bytes = (size_t)blockSize * (size_t)elementSize;
+  char *base = static_cast<char *>(data);
+  for (const BlockCopy &c : copies) {
+    char *dst = base + (size_t)c.dst * bytes;
+    const char *src = base + (size_t)c.src * bytes;
+    if (!device)
+      std::memcpy(dst, src, bytes);
+    else if (!gpu::copy(dst, src, bytes))
+      return false;
+  }
+  return true;
 }
 
 //===----------------------------------------------------------------------===//
@@ -43,6 +60,45 @@ thread_local KvStep *currentStep = nullptr;
 
 KvStepBinding::KvStepBinding(KvStep &step) { currentStep = &step; }
 KvStepBinding::~KvStepBinding() { currentStep = nullptr; }
+
+KvStep *tessel::rt::boundStep() { return currentStep; }
+
+KvStep::~KvStep() {
+  gpu::release(deviceTables);
+  gpu::release(decodeScratch);
+}
+
+bool tessel::rt::checkKvCall(KvStep &step, int64_t layer, const int64_t q[4],
+                             const int64_t k[4], const int64_t v[4],
+                             int64_t pastSize, const int64_t *past,
+                             int64_t pastStride, const int64_t out[4]) {
+  const KvCacheSpec &spec = step.storage->spec;
+  int64_t batch = q[0], seq = q[2];
+  auto fail = [&](const std::string &why) {
+    if (step.error.empty())
+      step.error = "kv attention of layer " + std::to_string(layer) + ": " + why;
+    return false;
+  };
+  if (layer < 0 || layer >= spec.layers)
+    return fail("the cache has " + std::to_string(spec.layers) + " layers");
+  if (batch != (int64_t)step.sequences.size() || pastSize != batch)
+    return fail("batch " + std::to_string(batch) + " but " +
+                std::to_string(step.sequences.size()) + " bound sequences");
+  if (seq != step.newTokens || k[2] != seq || v[2] != seq)
+    return fail("the step appends " + std::to_string(step.newTokens) +
+                " tokens, the model passed " + std::to_string(seq));
+  if (k[1] != spec.kvHeads || v[1] != spec.kvHeads || k[3] != spec.headDim ||
+      v[3] != spec.headDim || q[3] != spec.headDim || q[1] % spec.kvHeads != 0)
+    return fail("q/k/v heads or head dims do not match the cache's");
+  if (out[0] != batch || out[1] != q[1] || out[2] != seq ||
+      out[3] != spec.headDim)
+    return fail("the output buffer has the wrong shape");
+  for (int64_t b = 0; b < batch; ++b)
+    if (past[b * pastStride] != step.pastLengths[b])
+      return fail("past_lens disagrees with the cache for batch row " +
+                  std::to_string(b));
+  return true;
+}
 
 //===----------------------------------------------------------------------===//
 // Kernel
@@ -68,40 +124,6 @@ template <int R, typename T> struct MemRef {
 using Tensor4 = MemRef<4, float>;
 using Lengths = MemRef<1, int64_t>;
 
-/// Checks that the compiled model and the bound step agree.
-bool checkShapes(KvStep &step, int64_t layer, const Tensor4 &q,
-                 const Tensor4 &k, const Tensor4 &v, const Lengths &past,
-                 const Tensor4 &out) {
-  const KvCacheSpec &spec = step.storage->spec;
-  int64_t batch = q.sizes[0], seq = q.sizes[2];
-  auto fail = [&](const std::string &why) {
-    if (step.error.empty())
-      step.error = "kv attention of layer " + std::to_string(layer) + ": " + why;
-    return false;
-  };
-  if (layer < 0 || layer >= spec.layers)
-    return fail("the cache has " + std::to_string(spec.layers) + " layers");
-  if (batch != (int64_t)step.sequences.size() || past.sizes[0] != batch)
-    return fail("batch " + std::to_string(batch) + " but " +
-                std::to_string(step.sequences.size()) + " bound sequences");
-  if (seq != step.newTokens || k.sizes[2] != seq || v.sizes[2] != seq)
-    return fail("the step appends " + std::to_string(step.newTokens) +
-                " tokens, the model passed " + std::to_string(seq));
-  if (k.sizes[1] != spec.kvHeads || v.sizes[1] != spec.kvHeads ||
-      k.sizes[3] != spec.headDim || v.sizes[3] != spec.headDim ||
-      q.sizes[3] != spec.headDim || q.sizes[1] % spec.kvHeads != 0)
-    return fail("q/k/v heads or head dims do not match the cache's");
-  if (out.sizes[0] != batch || out.sizes[1] != q.sizes[1] ||
-      out.sizes[2] != seq || out.sizes[3] != spec.headDim)
-    return fail("the output buffer has the wrong shape");
-  for (int64_t b = 0; b < batch; ++b)
-    if (past.aligned[past.offset + b * past.strides[0]] !=
-        step.pastLengths[b])
-      return fail("past_lens disagrees with the cache for batch row " +
-                  std::to_string(b));
-  return true;
-}
-
 } // namespace
 
 extern "C" __attribute__((visibility("default"))) void
@@ -112,7 +134,9 @@ _mlir_ciface_tessel_rt_kv_attention(int64_t layer, int64_t /*mode*/,
   KvStep *step = currentStep;
   int64_t batch = q->sizes[0], heads = q->sizes[1], seq = q->sizes[2],
           dim = q->sizes[3];
-  if (!step || !checkShapes(*step, layer, *q, *k, *v, *past, *out)) {
+  if (!step || !checkKvCall(*step, layer, q->sizes, k->sizes, v->sizes,
+                            past->sizes[0], past->aligned + past->offset,
+                            past->strides[0], out->sizes)) {
     // Not called from a bound step: nothing to attend to. NaN makes any
     // use visible; the runtime reports the step's error.
     for (int64_t b = 0; b < batch; ++b)

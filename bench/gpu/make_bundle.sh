@@ -5,15 +5,35 @@
 # target's output, which matches ONNX Runtime: test/e2e/run). The bundle is
 # what travels to the GPU machine (bench/gpu/run_checks.py runs it there).
 #
-#   bench/gpu/make_bundle.sh [BUILD_DIR] [BUNDLE_DIR]
+# With the part "kv", every decoder of greedy.json compiled with --kv-cache
+# --target=cuda in fp32, fp16 and bf16 (kv/, kv-fp16/, kv-bf16/), for
+# test/e2e/kv-cache/greedy.py --prebuilt on the GPU machine.
+#
+#   [BUNDLE_PARTS="models kv"] bench/gpu/make_bundle.sh [BUILD_DIR] [BUNDLE_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build}
 bundle=${2:-$root/.gpu-bundle}
+parts=${BUNDLE_PARTS:-models kv}
 rm -rf "$bundle"
 mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/models"
 cp "$build/bin/tessel-run" "$bundle/bin/"
 cp "$build/lib/libtessel_rt.so" "$bundle/lib/"
+if [[ " $parts " == *" kv "* ]]; then
+  cp "$root/test/models/greedy.json" "$bundle/models/"
+  for model in $(python3 -c "import json, sys; print(' '.join(sorted(json.load(open(sys.argv[1]))['cases'])))" "$root/test/models/greedy.json"); do
+    for precision in fp32 fp16 bf16; do
+      dir=$bundle/kv; [ $precision = fp32 ] || dir=$bundle/kv-$precision
+      mkdir -p "$dir"
+      "$build/bin/tesselc" "$root/test/models/$model.onnx" --kv-cache \
+        --target=cuda --precision=$precision -o "$dir/$model.so"
+    done
+  done
+fi
+if [[ " $parts " != *" models "* ]]; then
+  du -sh "$bundle"
+  exit 0
+fi
 # tinylm_bytes (13 MB of weights) at -O2 only: the bundle must stay small
 # enough to travel.
 # Two attention blocks at head dims the shared models lack (they all use

@@ -274,12 +274,6 @@ int run() {
                     "-O1 or more\n";
     return 1;
   }
-  if (kvCache && cuda) {
-    llvm::errs() << "tesselc: error: --kv-cache is not supported by the cuda "
-                    "target yet (the paged-attention kernels exist for the "
-                    "cpu target only)\n";
-    return 1;
-  }
   if (precision != "fp32" && precision != "fp16" && precision != "bf16") {
     llvm::errs() << "tesselc: error: unknown precision '" << precision
                  << "' (expected --precision=fp32, fp16 or bf16)\n";
@@ -318,6 +312,8 @@ int run() {
   options.optLevel = optLevel - '0';
   options.kvCache = kvCache;
   options.precision = precision;
+  // The CUDA runtime's paged cache stores the model's precision.
+  options.narrowKvCache = cuda;
   PassManager pm(&context);
   tessel::buildGraphPipeline(pm, options);
   if (failed(pm.run(*module)))

@@ -1,8 +1,8 @@
 #!/bin/sh
-# Builds libtessel_decode.so (paged decode attention; the prefill kernel is
-# bench/gpu/flash) for sm_80 + sm_90 into $1 (default:
+# Builds libtessel_decode.so (the runtime's paged decode attention,
+# runtime/cuda/PagedAttention.cu; the prefill kernel is bench/gpu/flash) for sm_80 + sm_90 into $1 (default:
 # .gpu-bundle/attention) and records ptxas' resource usage (registers,
-# spills) beside it. NVCC_FLAGS adds options (e.g. -DDECODE_STAGES=4);
+# spills) beside it. NVCC_FLAGS adds options (e.g. -DTESSEL_PAGED_DECODE_STAGES=4);
 # GENCODE replaces the targets (e.g. "-gencode arch=compute_90,code=sm_90"
 # for quicker builds on the H100); DECODE_SRC names another source of this
 # folder (default decode_paged), built as libtessel_decode.so all the same.

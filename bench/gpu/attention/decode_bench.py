@@ -51,7 +51,9 @@ class Params(ctypes.Structure):
         (n, ctypes.c_int) for n in (
             "dtype", "batch", "num_heads", "num_kv_heads", "head_dim",
             "block_tokens", "max_blocks", "num_chunks")] + [
-        ("scale", ctypes.c_float), ("counters", ctypes.c_void_p)]
+        ("scale", ctypes.c_float), ("counters", ctypes.c_void_p),
+        # 0: a per-layer pool (the layout this benchmark allocates).
+        ("block_stride", ctypes.c_int64)]
 
 
 class Decode:

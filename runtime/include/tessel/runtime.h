@@ -248,10 +248,14 @@ typedef struct tessel_kv_cache tessel_kv_cache;
 typedef struct tessel_kv_cache_options {
   /* Tokens per block; 0 means 16. */
   int64_t block_tokens;
-  /* Bytes for key/value blocks; 0 means 64 MiB. The block count is
-   * budget_bytes / (2 * layers * kv_heads * head_dim * dtype size *
-   * block_tokens), at least 1. */
+  /* Bytes for key/value blocks. The block count is budget_bytes / (2 *
+   * layers * kv_heads * head_dim * dtype size * block_tokens), at least 1.
+   * 0 means: budget_fraction of the GPU's free memory for a CUDA model,
+   * 64 MiB for a CPU model. */
   uint64_t budget_bytes;
+  /* CUDA models, when budget_bytes is 0: the fraction (0, 1] of the
+   * device's free memory (at creation) the cache takes; 0 means 0.5. */
+  double budget_fraction;
 } tessel_kv_cache_options;
 
 /* 1 if the model has prefill/decode entry points (compiled with
