@@ -113,6 +113,10 @@ void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
 
+  // Host: launches without a wait each; the host waits where it touches
+  // memory.
+  if (options.asyncLaunches)
+    pm.addPass(createTesselAsyncGpuLaunchesPass());
   // Host: managed allocations through the runtime, launches through mgpu*.
   FinalizeMemRefToLLVMConversionPassOptions memrefs;
   memrefs.useGenericFunctions = true;

@@ -26,6 +26,9 @@ struct CudaPipelineOptions {
   /// `tessel_cuda_gemm_mixed` (f16/bf16 operands into f32), both cuBLAS,
   /// instead of becoming generated kernels.
   bool useCublas = true;
+  /// Kernel launches do not wait for the kernel; the host waits where it
+  /// touches memory (tessel-async-gpu-launches).
+  bool asyncLaunches = true;
 };
 
 /// tessel -> linalg on tensors for the CUDA target: f16/bf16 attention the

@@ -175,6 +175,33 @@ def TesselTileGpuLoopsPass : Pass<"tessel-tile-gpu-loops", "func::FuncOp"> {
   let dependentDialects = ["scf::SCFDialect", "arith::ArithDialect"];
 }
 
+def TesselAsyncGpuLaunchesPass
+    : Pass<"tessel-async-gpu-launches", "ModuleOp"> {
+  let summary = "Makes every host-side gpu.launch_func async and waits only "
+                "where the host touches memory.";
+  let description = [{
+    A plain `gpu.launch_func` lowers to stream create, launch, stream
+    synchronize: the host waits for every kernel. Every launch of a CUDA
+    model goes to one stream (the runtime's per-thread stream: gpu.wait
+    async returns it), so kernels stay ordered without those waits. Each
+    launch becomes
+
+      %s = gpu.wait async
+      %t = gpu.launch_func async [%s] @kernels::@k ...
+
+    and the host waits (`%w = gpu.wait async; gpu.wait [%w]`) only before
+    the first op after a launch that may read or write buffer contents on
+    the host: memref.load/store/copy/atomic_rmw, calls of external functions
+    (the runtime's attention kernels read lengths on the host) except the
+    stream-ordered cuBLAS products (tessel_cuda_sgemm, tessel_cuda_gemm_mixed),
+    and ops with unknown effects. Allocations and frees do not wait: the
+    runtime's memory pool hands a block to later work of the same stream.
+    The runtime waits for the stream when the entry point returns. Runs on
+    host code after scf-to-cf (control enters a block with work pending).
+  }];
+  let dependentDialects = ["gpu::GPUDialect"];
+}
+
 def TesselStageGpuConstantsPass
     : Pass<"tessel-stage-gpu-constants", "func::FuncOp"> {
   let summary = "Copies the memref.global constants GPU kernels read into "

@@ -357,15 +357,13 @@ bool launchLibraryKernel(const char *name, const unsigned grid[3],
   Handle function = libraryKernelLocked(s, name, smemBytes);
   if (!function)
     return false;
-  Handle stream = streamLocked(s);
-  if (!check(s,
-             s.cu.launchKernel(function, grid[0], grid[1], grid[2], threads,
-                               1, 1, smemBytes, stream, args, nullptr),
-             name))
-    return false;
-  // The host code may free the operands next (cuMemFree does not wait for
-  // the stream): finish here, as the generated launches do.
-  return check(s, s.cu.streamSynchronize(stream), "cuStreamSynchronize");
+  // Stream-ordered like the model's own launches: the generated host code
+  // waits before it touches memory, the pool's frees wait (release()).
+  return check(s,
+               s.cu.launchKernel(function, grid[0], grid[1], grid[2], threads,
+                                 1, 1, smemBytes, streamLocked(s), args,
+                                 nullptr),
+               name);
 }
 
 int libraryKernelOccupancy(const char *name, unsigned threads,
@@ -568,9 +566,11 @@ void release(void *p) {
     if (s.cu.memGetInfo(&freeBytes, &total) == kSuccess)
       s.cacheLimit = total / 4;
   }
-  // Every launch before a release has finished (launches are synchronous
-  // towards the host code, and the runtime's own kernels wait), so the
-  // block can serve the next allocation at once.
+  // Kernels queued before the release may still use the block, but
+  // everything that can reuse it is ordered after them: later kernels and
+  // cuBLAS calls run on the same stream, and the generated host code waits
+  // for the stream before it writes memory. So the block can serve the
+  // next allocation at once.
   if (known != s.blockSizes.end() && s.sticky.empty() &&
       s.cachedBytes + known->second <= s.cacheLimit) {
     s.cached[known->second].push_back(block);
@@ -579,6 +579,10 @@ void release(void *p) {
   }
   if (known != s.blockSizes.end())
     s.blockSizes.erase(known);
+  // Kernels still queued may use the block (launches do not wait): the
+  // driver must not take it back before they finish.
+  if (s.sticky.empty())
+    s.cu.ctxSynchronize();
   check(s, s.cu.memFree(block), "cuMemFree");
 }
 
@@ -890,7 +894,7 @@ void gemm(int order, int transA, int transB, int m, int n, int k, float alpha,
                      ", k " + std::to_string(k) + ")");
     return;
   }
-  check(s, s.cu.streamSynchronize(stream), "cuStreamSynchronize");
+  // Stream-ordered: no wait (the host code waits before touching memory).
 }
 
 } // namespace

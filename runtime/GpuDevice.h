@@ -54,8 +54,9 @@ std::string deviceName();
 /// Launches `name`, a kernel of the runtime's own kernel library
 /// (runtime/cuda, embedded as a fatbin and loaded on first use), with a 1-D
 /// block of `threads`, `smemBytes` of dynamic shared memory and the kernel's
-/// `args` (cuLaunchKernel's kernelParams) on this thread's stream, and waits
-/// for it. False, with the sticky error set, on failure.
+/// `args` (cuLaunchKernel's kernelParams) on this thread's stream, without
+/// waiting for it (stream-ordered, like the model's own launches). False,
+/// with the sticky error set, on failure.
 bool launchLibraryKernel(const char *name, const unsigned grid[3],
                          unsigned threads, unsigned smemBytes, void **args);
 

@@ -83,6 +83,12 @@ cl::opt<bool> useBlas(
     cl::desc("f32 matrix products call OpenBLAS (CPU) or cuBLAS (CUDA); "
              "--blas=false: generated loops / kernels"),
     cl::cat(category));
+cl::opt<bool> asyncLaunches(
+    "cuda-async-launches", cl::init(true),
+    cl::desc("CUDA: launches do not wait for their kernel (the host waits "
+             "only where it touches memory); =false: wait after every "
+             "launch"),
+    cl::cat(category));
 cl::opt<std::string> gpuArch(
     "gpu-arch", cl::init("sm_80"),
     cl::desc("CUDA: the oldest GPU to generate PTX for (default sm_80; the "
@@ -368,6 +374,7 @@ int run() {
         cudaOptions.chip = gpuArch;
         cudaOptions.libdevice = tessel::findLibdevice();
         cudaOptions.useCublas = useBlas;
+        cudaOptions.asyncLaunches = asyncLaunches;
         tessel::buildCudaLLVMPipeline(llvmPm, cudaOptions);
       } else {
         tessel::CpuPipelineOptions cpuOptions;

@@ -38,6 +38,7 @@ if approx:
     tesselc_flags.remove("--approx")
 cases = json.load(open(os.path.join(models_dir, "greedy.json")))["cases"]
 failures = []
+os.makedirs(work, exist_ok=True)
 
 
 def run(cmd):

@@ -1,0 +1,130 @@
+//===- AsyncGpuLaunches.cpp - kernel launches without a wait each ---------===//
+//
+// The GPU-to-LLVM lowering of a plain gpu.launch_func creates a stream,
+// launches, and waits for the kernel: a host round trip per kernel (the
+// largest cost of a decode step, where kernels take microseconds). Every
+// launch of a CUDA model runs on one stream (the runtime's per-thread
+// stream), so launches are ordered among themselves and with the runtime's
+// own kernels and cuBLAS calls; the host only has to wait where it touches
+// memory that a pending kernel may still read or write. This pass makes
+// every launch async and inserts a wait exactly there (see Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+namespace mlir::tessel {
+#define GEN_PASS_DEF_TESSELASYNCGPULAUNCHESPASS
+#include "codegen/Passes.h.inc"
+} // namespace mlir::tessel
+
+using namespace mlir;
+using namespace mlir::tessel;
+
+namespace {
+
+/// Runtime functions that only enqueue work on the thread's stream and never
+/// read or write the buffers on the host: the cuBLAS products.
+bool streamOrdered(StringRef callee) {
+  return callee == "tessel_cuda_sgemm" || callee == "tessel_cuda_gemm_mixed";
+}
+
+/// True for host ops that may read or write buffer contents (or call code
+/// that does), which must see every kernel launched before them finished.
+bool touchesMemory(Operation *op, ModuleOp module) {
+  if (isa<memref::LoadOp, memref::StoreOp, memref::CopyOp,
+          memref::AtomicRMWOp, memref::GenericAtomicRMWOp>(op))
+    return true;
+  if (auto call = dyn_cast<func::CallOp>(op)) {
+    if (streamOrdered(call.getCallee()))
+      return false;
+    // A function of the module waits where it needs to itself.
+    auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
+    return !callee || callee.isExternal();
+  }
+  // Anything else with an unknown effect on memory (a call through a
+  // pointer, an op of another dialect) waits too.
+  if (isa<func::ReturnOp, gpu::LaunchFuncOp, gpu::WaitOp>(op))
+    return false;
+  if (op->hasTrait<OpTrait::IsTerminator>())
+    return false;
+  auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+  if (!effects)
+    return op->getNumRegions() == 0 &&
+           !op->hasTrait<OpTrait::HasRecursiveMemoryEffects>();
+  SmallVector<MemoryEffects::EffectInstance> list;
+  effects.getEffects(list);
+  for (const MemoryEffects::EffectInstance &e : list)
+    if (isa<MemoryEffects::Read, MemoryEffects::Write>(e.getEffect()))
+      return true;
+  return false; // allocations and frees are stream-ordered (the pool)
+}
+
+/// `%t = gpu.wait async; gpu.wait [%t]`: the host waits for the thread's
+/// stream.
+void insertWait(OpBuilder &b, Location loc) {
+  Type token = b.getType<gpu::AsyncTokenType>();
+  Value stream = b.create<gpu::WaitOp>(loc, token, ValueRange{}).getResult(0);
+  b.create<gpu::WaitOp>(loc, Type(), ValueRange{stream});
+}
+
+struct TesselAsyncGpuLaunchesPass
+    : tessel::impl::TesselAsyncGpuLaunchesPassBase<TesselAsyncGpuLaunchesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    OpBuilder b(&getContext());
+    Type token = b.getType<gpu::AsyncTokenType>();
+    for (auto fn : module.getOps<func::FuncOp>()) {
+      if (fn.isExternal())
+        continue;
+      for (Block &block : fn.getBody()) {
+        // Control may enter the block with launches pending.
+        bool pending = true;
+        for (Operation &op : llvm::make_early_inc_range(block)) {
+          if (auto launch = dyn_cast<gpu::LaunchFuncOp>(&op)) {
+            if (launch.getAsyncToken())
+              continue; // already async: left as it is
+            b.setInsertionPoint(launch);
+            Value stream =
+                b.create<gpu::WaitOp>(launch.getLoc(), token, ValueRange{})
+                    .getResult(0);
+            auto async = b.create<gpu::LaunchFuncOp>(
+                launch.getLoc(), launch.getKernelAttr(),
+                launch.getGridSizeOperandValues(),
+                launch.getBlockSizeOperandValues(),
+                launch.getDynamicSharedMemorySize(),
+                launch.getKernelOperands(), token, ValueRange{stream},
+                launch.hasClusterSize()
+                    ? std::optional(launch.getClusterSizeOperandValues())
+                    : std::nullopt);
+            async->setDiscardableAttrs(launch->getDiscardableAttrDictionary());
+            launch.erase();
+            pending = true;
+            continue;
+          }
+          if (op.getNumRegions() > 0) {
+            // Structured control flow on the host (none is left after
+            // scf-to-cf, but be safe): wait before and after it.
+            b.setInsertionPoint(&op);
+            insertWait(b, op.getLoc());
+            b.setInsertionPointAfter(&op);
+            insertWait(b, op.getLoc());
+            pending = false;
+            continue;
+          }
+          if (pending && touchesMemory(&op, module)) {
+            b.setInsertionPoint(&op);
+            insertWait(b, op.getLoc());
+            pending = false;
+          }
+        }
+      }
+    }
+  }
+};
+
+} // namespace

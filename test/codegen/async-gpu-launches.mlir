@@ -1,0 +1,60 @@
+// RUN: tessel-opt %s -tessel-async-gpu-launches | FileCheck %s
+//
+// Launches become async on a token of the thread's stream; the host waits
+// (gpu.wait async + blocking gpu.wait) only before the first op after a
+// launch that may touch memory: a load, a call of an external function
+// other than the cuBLAS products. Allocations, frees and back-to-back
+// launches do not wait. A block is entered with work pending.
+
+// CHECK-LABEL: func.func @main
+// CHECK:         %[[A:.+]] = memref.alloc
+// CHECK-NEXT:    %[[S0:.+]] = gpu.wait async
+// CHECK-NEXT:    %{{.+}} = gpu.launch_func async [%[[S0]]] @kernels::@fill
+// CHECK-NEXT:    %[[B:.+]] = memref.alloc
+// CHECK-NEXT:    %[[S1:.+]] = gpu.wait async
+// CHECK-NEXT:    %{{.+}} = gpu.launch_func async [%[[S1]]] @kernels::@fill
+// CHECK-NEXT:    call @tessel_cuda_sgemm
+// CHECK-NEXT:    memref.dealloc %[[B]]
+// CHECK-NEXT:    %[[W:.+]] = gpu.wait async
+// CHECK-NEXT:    gpu.wait [%[[W]]]
+// CHECK-NEXT:    memref.load %[[A]]
+// CHECK-NEXT:    memref.load %[[A]]
+// CHECK-NEXT:    %[[S2:.+]] = gpu.wait async
+// CHECK-NEXT:    gpu.launch_func async [%[[S2]]] @kernels::@fill
+// CHECK-NEXT:    %[[W2:.+]] = gpu.wait async
+// CHECK-NEXT:    gpu.wait [%[[W2]]]
+// CHECK-NEXT:    call @tessel_rt_cuda_kv_attention_f16
+// CHECK-NEXT:    cf.br ^bb1
+// CHECK:       ^bb1:
+// CHECK-NEXT:    %[[W3:.+]] = gpu.wait async
+// CHECK-NEXT:    gpu.wait [%[[W3]]]
+// CHECK-NEXT:    memref.store
+// CHECK-NEXT:    return
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @fill(%m: memref<4xf32>) kernel {
+      gpu.return
+    }
+  }
+  func.func private @tessel_cuda_sgemm(memref<4xf32>)
+  func.func private @tessel_rt_cuda_kv_attention_f16(memref<4xf32>)
+  func.func @main() -> f32 {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %f = arith.constant 1.0 : f32
+    %a = memref.alloc() : memref<4xf32>
+    gpu.launch_func @kernels::@fill blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    %b = memref.alloc() : memref<4xf32>
+    gpu.launch_func @kernels::@fill blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%b : memref<4xf32>)
+    call @tessel_cuda_sgemm(%b) : (memref<4xf32>) -> ()
+    memref.dealloc %b : memref<4xf32>
+    %x = memref.load %a[%c0] : memref<4xf32>
+    %y = memref.load %a[%c1] : memref<4xf32>
+    gpu.launch_func @kernels::@fill blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    call @tessel_rt_cuda_kv_attention_f16(%a) : (memref<4xf32>) -> ()
+    cf.br ^bb1
+  ^bb1:
+    memref.store %f, %a[%c0] : memref<4xf32>
+    return %x : f32
+  }
+}
