@@ -82,8 +82,9 @@ struct TesselAsyncGpuLaunchesPass
       if (fn.isExternal())
         continue;
       for (Block &block : fn.getBody()) {
-        // Control may enter the block with launches pending.
-        bool pending = true;
+        // Control may enter a block with launches pending, except the entry
+        // block of an entry point: the runtime calls it with the stream idle.
+        bool pending = !(block.isEntryBlock() && fn.isPublic());
         for (Operation &op : llvm::make_early_inc_range(block)) {
           if (auto launch = dyn_cast<gpu::LaunchFuncOp>(&op)) {
             if (launch.getAsyncToken())

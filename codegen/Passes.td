@@ -196,8 +196,9 @@ def TesselAsyncGpuLaunchesPass
     stream-ordered cuBLAS products (tessel_cuda_sgemm, tessel_cuda_gemm_mixed),
     and ops with unknown effects. Allocations and frees do not wait: the
     runtime's memory pool hands a block to later work of the same stream.
-    The runtime waits for the stream when the entry point returns. Runs on
-    host code after scf-to-cf (control enters a block with work pending).
+    The runtime waits for the stream when the entry point returns, and
+    calls public functions with the stream idle. Runs on host code after
+    scf-to-cf (control enters any other block with work pending).
   }];
   let dependentDialects = ["gpu::GPUDialect"];
 }

@@ -1,10 +1,11 @@
-// RUN: tessel-opt %s -tessel-async-gpu-launches | FileCheck %s
+// RUN: tessel-opt %s -split-input-file -tessel-async-gpu-launches | FileCheck %s
 //
 // Launches become async on a token of the thread's stream; the host waits
 // (gpu.wait async + blocking gpu.wait) only before the first op after a
 // launch that may touch memory: a load, a call of an external function
 // other than the cuBLAS products. Allocations, frees and back-to-back
-// launches do not wait. A block is entered with work pending.
+// launches do not wait. A block other than an entry point's first is
+// entered with work pending; a private function's first block too.
 
 // CHECK-LABEL: func.func @main
 // CHECK:         %[[A:.+]] = memref.alloc
@@ -55,6 +56,29 @@ module attributes {gpu.container_module} {
     cf.br ^bb1
   ^bb1:
     memref.store %f, %a[%c0] : memref<4xf32>
+    return %x : f32
+  }
+}
+
+// -----
+
+// CHECK-LABEL: func.func private @helper
+// CHECK-NEXT:    arith.constant
+// CHECK-NEXT:    %[[W:.+]] = gpu.wait async
+// CHECK-NEXT:    gpu.wait [%[[W]]]
+// CHECK-NEXT:    memref.load
+// CHECK-LABEL: func.func @entry
+// CHECK-NEXT:    arith.constant
+// CHECK-NEXT:    memref.load
+module {
+  func.func private @helper(%m: memref<4xf32>) -> f32 {
+    %c0 = arith.constant 0 : index
+    %x = memref.load %m[%c0] : memref<4xf32>
+    return %x : f32
+  }
+  func.func @entry(%m: memref<4xf32>) -> f32 {
+    %c0 = arith.constant 0 : index
+    %x = memref.load %m[%c0] : memref<4xf32>
     return %x : f32
   }
 }
