@@ -17,6 +17,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace mlir::tessel {
 #define GEN_PASS_DEF_TESSELSTAGEGPUCONSTANTSPASS
@@ -68,6 +69,16 @@ struct TesselStageGpuConstantsPass
       if (!op->getParentOfType<gpu::LaunchOp>() && usedOnDevice(op))
         globals.push_back(op);
     });
+    // Staged once per function and constant, at the start of the function
+    // when its body is one block (structured control flow): the copies run
+    // before any kernel is queued, so the host need not wait for the
+    // device to write them (tessel-async-gpu-launches), and a constant read
+    // inside a loop is not copied at every iteration.
+    func::FuncOp fn = getOperation();
+    bool hoist = fn.getBody().hasOneBlock();
+    Block &entry = fn.getBody().front();
+    Operation *cursor = nullptr; // the last op staged at the entry
+    llvm::StringMap<Value> stagedBySymbol;
     for (memref::GetGlobalOp op : globals) {
       auto type = cast<MemRefType>(op.getType());
       if (!type.hasStaticShape() || !type.getLayout().isIdentity()) {
@@ -75,9 +86,31 @@ struct TesselStageGpuConstantsPass
                      "layout cannot be staged for the GPU");
         return signalPassFailure();
       }
+      Location loc = op.getLoc();
+      if (hoist) {
+        Value &staged = stagedBySymbol[op.getName()];
+        if (staged) {
+          op.getResult().replaceAllUsesWith(staged);
+          op.erase();
+          continue;
+        }
+        if (cursor)
+          op->moveAfter(cursor);
+        else
+          op->moveBefore(&entry, entry.begin());
+        OpBuilder b(op);
+        b.setInsertionPointAfter(op);
+        staged = b.create<memref::AllocOp>(loc, type);
+        auto copy = b.create<linalg::CopyOp>(loc, op.getResult(), staged);
+        cursor = copy;
+        op.getResult().replaceUsesWithIf(
+            staged, [&](OpOperand &use) { return use.getOwner() != copy; });
+        b.setInsertionPoint(entry.getTerminator());
+        b.create<memref::DeallocOp>(loc, staged);
+        continue;
+      }
       OpBuilder b(op);
       b.setInsertionPointAfter(op);
-      Location loc = op.getLoc();
       Value staged = b.create<memref::AllocOp>(loc, type);
       b.create<linalg::CopyOp>(loc, op.getResult(), staged);
       op.getResult().replaceUsesWithIf(staged, [&](OpOperand &use) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine, with the archive of bench/gpu/make_compiler_carry.sh:
 # generation through the CUDA paged KV cache.
-#   1. test/e2e/kv-cache/greedy.py with --target=cuda: every decoder of
+#   1. (GREEDY=1, the default; PRECISIONS="fp32 fp16 bf16") test/e2e/kv-cache/greedy.py with --target=cuda: every decoder of
 #      test/models compiled there with --kv-cache, its greedy tokens equal to
 #      greedy.json (forks, preemption, 4-token blocks, prefix sharing); then
 #      the fp16 and bf16 builds, whose agreement with the f32 tokens is
@@ -30,7 +30,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv > "$out/gpu.txt" 2>&1
 status=0
 models=$root/test/models
 if [ "${GREEDY:-1}" = 1 ]; then
-  for precision in fp32 fp16 bf16; do
+  for precision in ${PRECISIONS:-fp32 fp16 bf16}; do
     extra=
     [ $precision = fp32 ] || extra=--approx
     start=$(date +%s)

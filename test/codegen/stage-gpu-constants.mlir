@@ -1,7 +1,8 @@
 // RUN: tessel-opt %s -tessel-stage-gpu-constants | FileCheck %s
 //
 // Constants a GPU kernel reads are copied into a host-allocated buffer
-// (managed memory on the CUDA target) before the launch, freed at the end.
+// (managed memory on the CUDA target), once per function and constant, at
+// the start of the function (before any kernel is queued), freed at the end.
 
 module attributes {gpu.container_module} {
   memref.global "private" constant @table : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
@@ -9,7 +10,7 @@ module attributes {gpu.container_module} {
   // CHECK:         %[[G:.+]] = memref.get_global @table : memref<4xf32>
   // CHECK-NEXT:    %[[S:.+]] = memref.alloc() : memref<4xf32>
   // CHECK-NEXT:    linalg.copy ins(%[[G]] : memref<4xf32>) outs(%[[S]] : memref<4xf32>)
-  // CHECK-NEXT:    gpu.launch
+  // CHECK:         gpu.launch
   // CHECK-NEXT:      memref.load %[[S]]
   // CHECK:         memref.dealloc %[[S]] : memref<4xf32>
   // CHECK-NEXT:    return
@@ -48,16 +49,36 @@ module attributes {gpu.container_module} {
   // CHECK-NEXT:    %[[S:.+]] = memref.alloc() : memref<4xf32>
   // CHECK-NEXT:    linalg.copy ins(%[[G]] : memref<4xf32>) outs(%[[S]] : memref<4xf32>)
   // CHECK-NEXT:    memref.extract_aligned_pointer_as_index %[[S]]
-  // CHECK:         %[[G2:.+]] = memref.get_global @table : memref<4xf32>
-  // CHECK-NEXT:    %[[S2:.+]] = memref.alloc() : memref<4xf32>
-  // CHECK-NEXT:    linalg.copy ins(%[[G2]] : memref<4xf32>) outs(%[[S2]] : memref<4xf32>)
-  // CHECK-NEXT:    call @tessel_rt_cuda_attention_f16(%[[S2]])
+  // CHECK:         call @tessel_cuda_gemm_mixed
+  // CHECK-NOT:     memref.get_global
+  // CHECK:         call @tessel_rt_cuda_attention_f16(%[[S]])
+  // CHECK-COUNT-1: memref.dealloc
+  // CHECK-NEXT:    return
   func.func @mixed_gemm_reads_constant() {
     %g = memref.get_global @table : memref<4xf32>
     %p = memref.extract_aligned_pointer_as_index %g : memref<4xf32> -> index
     func.call @tessel_cuda_gemm_mixed(%p) : (index) -> ()
     %g2 = memref.get_global @table : memref<4xf32>
     func.call @tessel_rt_cuda_attention_f16(%g2) : (memref<4xf32>) -> ()
+    return
+  }
+  // Read in a loop: staged once, before the loop.
+  // CHECK-LABEL: func.func @in_loop
+  // CHECK-NEXT:    %[[G:.+]] = memref.get_global @table : memref<4xf32>
+  // CHECK-NEXT:    %[[S:.+]] = memref.alloc() : memref<4xf32>
+  // CHECK-NEXT:    linalg.copy ins(%[[G]] : memref<4xf32>) outs(%[[S]] : memref<4xf32>)
+  // CHECK:         scf.for
+  // CHECK-NOT:       memref.alloc
+  // CHECK:           call @tessel_rt_cuda_attention_f16(%[[S]])
+  // CHECK:         memref.dealloc %[[S]]
+  // CHECK-NEXT:    return
+  func.func @in_loop(%n: index) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    scf.for %i = %c0 to %n step %c1 {
+      %g = memref.get_global @table : memref<4xf32>
+      func.call @tessel_rt_cuda_attention_f16(%g) : (memref<4xf32>) -> ()
+    }
     return
   }
   // A constant only the host reads stays where it is.

@@ -78,7 +78,8 @@ const char *kUsage =
     "  --parallel K        K samples per prompt, forked after its prefill\n"
     "  --eos ID            a sequence stops after generating ID\n"
     "  --block-tokens N    tokens per KV cache block (default 16)\n"
-    "  --kv-budget BYTES   KV cache size (default 64 MiB)\n"
+    "  --kv-budget BYTES   KV cache size (default 64 MiB; CUDA models: half of\n"
+    "                      the GPU's free memory)\n"
     "  --bench N           with --generate: N timed generations, tokens/s\n";
 
 struct Options {
