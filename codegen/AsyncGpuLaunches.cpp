@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace mlir::tessel {
 #define GEN_PASS_DEF_TESSELASYNCGPULAUNCHESPASS
@@ -28,9 +29,79 @@ using namespace mlir::tessel;
 namespace {
 
 /// Runtime functions that only enqueue work on the thread's stream and never
-/// read or write the buffers on the host: the cuBLAS products.
+/// read or write buffer contents on the host: the cuBLAS products
+/// (tessel_cuda_*) and the runtime's kernels (tessel_rt_cuda_*: attention,
+/// attention over the paged KV cache), which read descriptors only.
 bool streamOrdered(StringRef callee) {
-  return callee == "tessel_cuda_sgemm" || callee == "tessel_cuda_gemm_mixed";
+  return callee.starts_with("tessel_cuda_") ||
+         callee.starts_with("tessel_rt_cuda_");
+}
+
+/// True if control can come back to `block` (a loop after scf-to-cf): a
+/// stack buffer there would grow the stack at every iteration.
+bool inCycle(Block *block) {
+  SmallVector<Block *> work(block->getSuccessors().begin(),
+                            block->getSuccessors().end());
+  llvm::SmallPtrSet<Block *, 16> seen;
+  while (!work.empty()) {
+    Block *b = work.pop_back_val();
+    if (b == block)
+      return true;
+    if (seen.insert(b).second)
+      work.append(b->getSuccessors().begin(), b->getSuccessors().end());
+  }
+  return false;
+}
+
+/// True for a small static buffer outside loops that only the host
+/// touches (loads, stores, the shape operand of a reshape, its free): shape
+/// tensors. It becomes a stack buffer, which no kernel can be using, so its
+/// loads and stores need no wait.
+bool hostPrivate(memref::AllocOp alloc) {
+  MemRefType type = alloc.getType();
+  if (inCycle(alloc->getBlock()) || !type.hasStaticShape() ||
+      !type.getLayout().isIdentity() || !type.getElementType().isIntOrIndex() ||
+      type.getNumElements() > 64)
+    return false;
+  for (OpOperand &use : alloc->getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<memref::LoadOp, memref::DeallocOp>(user))
+      continue;
+    if (auto store = dyn_cast<memref::StoreOp>(user);
+        store && store.getMemRef() == alloc.getResult())
+      continue;
+    if (auto reshape = dyn_cast<memref::ReshapeOp>(user);
+        reshape && reshape.getShape() == alloc.getResult())
+      continue;
+    return false;
+  }
+  return true;
+}
+
+/// True for a load or store no kernel can race with: of a stack buffer, or
+/// a load of an argument of the function (inputs and weights: bufferization
+/// never writes into them, so kernels only read them).
+bool hostSafe(Operation *op) {
+  Value memref;
+  bool load = false;
+  if (auto l = dyn_cast<memref::LoadOp>(op))
+    memref = l.getMemRef(), load = true;
+  else if (auto store = dyn_cast<memref::StoreOp>(op))
+    memref = store.getMemRef();
+  if (!memref)
+    return false;
+  if (memref.getDefiningOp<memref::AllocaOp>())
+    return true;
+  // Through views of an argument.
+  while (Operation *def = memref.getDefiningOp()) {
+    if (!isa<memref::SubViewOp, memref::ReinterpretCastOp, memref::CastOp,
+             memref::ExpandShapeOp, memref::CollapseShapeOp>(def))
+      return false;
+    memref = def->getOperand(0);
+  }
+  auto arg = dyn_cast<BlockArgument>(memref);
+  return load && arg && arg.getOwner()->isEntryBlock() &&
+         isa<func::FuncOp>(arg.getOwner()->getParentOp());
 }
 
 /// True for host ops that may read or write buffer contents (or call code
@@ -81,6 +152,20 @@ struct TesselAsyncGpuLaunchesPass
     for (auto fn : module.getOps<func::FuncOp>()) {
       if (fn.isExternal())
         continue;
+      SmallVector<memref::AllocOp> shapes;
+      fn.walk([&](memref::AllocOp alloc) {
+        if (hostPrivate(alloc))
+          shapes.push_back(alloc);
+      });
+      for (memref::AllocOp alloc : shapes) {
+        b.setInsertionPoint(alloc);
+        auto stack = b.create<memref::AllocaOp>(alloc.getLoc(), alloc.getType());
+        for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+          if (isa<memref::DeallocOp>(user))
+            user->erase();
+        alloc.replaceAllUsesWith(stack.getResult());
+        alloc.erase();
+      }
       for (Block &block : fn.getBody()) {
         // Control may enter a block with launches pending, except the entry
         // block of an entry point: the runtime calls it with the stream idle.
@@ -117,7 +202,7 @@ struct TesselAsyncGpuLaunchesPass
             pending = false;
             continue;
           }
-          if (pending && touchesMemory(&op, module)) {
+          if (pending && !hostSafe(&op) && touchesMemory(&op, module)) {
             b.setInsertionPoint(&op);
             insertWait(b, op.getLoc());
             pending = false;

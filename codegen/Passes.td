@@ -192,10 +192,15 @@ def TesselAsyncGpuLaunchesPass
     and the host waits (`%w = gpu.wait async; gpu.wait [%w]`) only before
     the first op after a launch that may read or write buffer contents on
     the host: memref.load/store/copy/atomic_rmw, calls of external functions
-    (the runtime's attention kernels read lengths on the host) except the
-    stream-ordered cuBLAS products (tessel_cuda_sgemm, tessel_cuda_gemm_mixed),
-    and ops with unknown effects. Allocations and frees do not wait: the
-    runtime's memory pool hands a block to later work of the same stream.
+    other than the runtime's stream-ordered ones (tessel_cuda_* cuBLAS
+    products, tessel_rt_cuda_* kernels: they read descriptors, never buffer
+    contents), and ops with unknown effects. Allocations and frees do not
+    wait: the runtime's memory pool hands a block to later work of the same
+    stream. Small static integer buffers outside loops that only the host
+    touches (loads, stores, a reshape's shape operand: shape tensors) become
+    `memref.alloca`, whose loads and stores need no wait; loads of the
+    function's arguments (inputs, weights: never written by kernels) need
+    none either.
     The runtime waits for the stream when the entry point returns, and
     calls public functions with the stream idle. Runs on host code after
     scf-to-cf (control enters any other block with work pending).

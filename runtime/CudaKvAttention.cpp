@@ -185,13 +185,12 @@ void kvAttention(Dtype t, int64_t layer, Memref4 *q, Memref4 *k, Memref4 *v,
       step->error = what + ": the KV cache is not on the GPU";
     return;
   }
-  // past_lens lives in device-reachable memory the host can read (the
-  // generated code's managed allocations): the shapes are checked on the
-  // host, after the kernels before this call finished.
-  const int64_t *pastValues =
-      static_cast<const int64_t *>(past->aligned) + past->offset;
+  // Stream-ordered: kernels queued before this call may still be running,
+  // so no buffer is read on the host. The lengths the kernels use are the
+  // step's own (the runtime passed them to the model as past_lens); the
+  // shapes are checked against them.
   if (!checkKvCall(*step, layer, q->sizes, k->sizes, v->sizes, past->sizes[0],
-                   pastValues, past->strides[0], out->sizes))
+                   step->pastLengths.data(), 1, out->sizes))
     return;
   KvStorage &storage = *step->storage;
   if (storage.elementBytes() != bytesOf(t)) {

@@ -3,7 +3,8 @@
 // Launches become async on a token of the thread's stream; the host waits
 // (gpu.wait async + blocking gpu.wait) only before the first op after a
 // launch that may touch memory: a load, a call of an external function
-// other than the cuBLAS products. Allocations, frees and back-to-back
+// other than the runtime's stream-ordered ones (cuBLAS products, runtime
+// kernels). Allocations, frees and back-to-back
 // launches do not wait. A block other than an entry point's first is
 // entered with work pending; a private function's first block too.
 
@@ -22,8 +23,6 @@
 // CHECK-NEXT:    memref.load %[[A]]
 // CHECK-NEXT:    %[[S2:.+]] = gpu.wait async
 // CHECK-NEXT:    gpu.launch_func async [%[[S2]]] @kernels::@fill
-// CHECK-NEXT:    %[[W2:.+]] = gpu.wait async
-// CHECK-NEXT:    gpu.wait [%[[W2]]]
 // CHECK-NEXT:    call @tessel_rt_cuda_kv_attention_f16
 // CHECK-NEXT:    cf.br ^bb1
 // CHECK:       ^bb1:
@@ -80,5 +79,36 @@ module {
     %c0 = arith.constant 0 : index
     %x = memref.load %m[%c0] : memref<4xf32>
     return %x : f32
+  }
+}
+
+// -----
+
+// A shape tensor only the host touches becomes a stack buffer: its stores
+// and loads need no wait after a launch.
+// CHECK-LABEL: func.func @shape
+// CHECK:         %[[SHAPE:.+]] = memref.alloca() : memref<2xi64>
+// CHECK:         gpu.launch_func async
+// CHECK-NEXT:    memref.store %{{.+}}, %[[SHAPE]]
+// CHECK-NEXT:    memref.reshape %{{.+}}(%[[SHAPE]])
+// CHECK-NOT:     gpu.wait
+// CHECK-NOT:     memref.dealloc %[[SHAPE]]
+// CHECK:         return
+module attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @fill(%m: memref<4xf32>) kernel {
+      gpu.return
+    }
+  }
+  func.func @shape(%a: memref<4xf32>) -> memref<2x2xf32> {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %two = arith.constant 2 : i64
+    %s = memref.alloc() : memref<2xi64>
+    gpu.launch_func @kernels::@fill blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%a : memref<4xf32>)
+    memref.store %two, %s[%c0] : memref<2xi64>
+    %r = memref.reshape %a(%s) : (memref<4xf32>, memref<2xi64>) -> memref<2x2xf32>
+    memref.dealloc %s : memref<2xi64>
+    return %r : memref<2x2xf32>
   }
 }
