@@ -7,7 +7,8 @@
 #      the fp16 and bf16 builds, whose agreement with the f32 tokens is
 #      reported (--approx);
 #   2. with E2E=1: bench/gpu/e2e_generate.py (the SmolLM2-1.7B-shaped
-#      benchmark against HF generate; LAYERS=N for fewer layers).
+#      benchmark against HF generate; LAYERS=N for fewer layers, RUNS=N
+#      timed runs, SYNC_BASELINE=1 also times a build whose launches wait).
 # Logs and results go to OUT; non-zero exit if a check failed.
 #
 #   bench/gpu/run_generate.sh OUT [ARCHIVE]
@@ -44,7 +45,8 @@ fi
 if [ "${E2E:-0}" = 1 ]; then
   python3 "$root/bench/gpu/e2e_generate.py" --tesselc "$carry/bin/tesselc" \
     --tessel-run "$carry/bin/tessel-run" --work "$work/e2e" --out "$out" \
-    --layers "${LAYERS:-24}" --runs "${RUNS:-1}" > "$out/e2e.log" 2>&1 || status=1
+    --layers "${LAYERS:-24}" --runs "${RUNS:-1}" \
+    ${SYNC_BASELINE:+--sync-baseline} > "$out/e2e.log" 2>&1 || status=1
   tail -8 "$out/e2e.log" | tee -a "$out/summary.txt"
 fi
 exit $status
