@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/LoweringUtils.h"
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,15 +28,6 @@ using namespace mlir;
 using namespace mlir::tessel;
 
 namespace {
-
-/// Runtime functions that only enqueue work on the thread's stream and never
-/// read or write buffer contents on the host: the cuBLAS products
-/// (tessel_cuda_*) and the runtime's kernels (tessel_rt_cuda_*: attention,
-/// attention over the paged KV cache), which read descriptors only.
-bool streamOrdered(StringRef callee) {
-  return callee.starts_with("tessel_cuda_") ||
-         callee.starts_with("tessel_rt_cuda_");
-}
 
 /// True if control can come back to `block` (a loop after scf-to-cf): a
 /// stack buffer there would grow the stack at every iteration.
@@ -111,7 +103,7 @@ bool touchesMemory(Operation *op, ModuleOp module) {
           memref::AtomicRMWOp, memref::GenericAtomicRMWOp>(op))
     return true;
   if (auto call = dyn_cast<func::CallOp>(op)) {
-    if (streamOrdered(call.getCallee()))
+    if (isRuntimeCudaCall(call.getCallee()))
       return false;
     // A function of the module waits where it needs to itself.
     auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());

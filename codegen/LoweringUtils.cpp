@@ -417,3 +417,8 @@ Value mlir::tessel::buildBroadcastMap(OpBuilder &b, Location loc,
       });
   return ifOp.getResult(0);
 }
+
+bool mlir::tessel::isRuntimeCudaCall(StringRef callee) {
+  return callee.starts_with("tessel_cuda_") ||
+         callee.starts_with("tessel_rt_cuda_");
+}

@@ -25,6 +25,13 @@ MemRefType anyLayoutMemRef(RankedTensorType type);
 /// operand type of runtime kernels called through their C interface.
 MemRefType dynamicStridedMemRef(MLIRContext *ctx, int64_t rank, Type element);
 
+/// True for the runtime's CUDA entry points a model calls: the cuBLAS
+/// products (tessel_cuda_*) and the runtime's kernels (tessel_rt_cuda_*,
+/// the C interfaces _mlir_ciface_tessel_rt_cuda_*). They hand their buffers
+/// to the device and are stream-ordered: they enqueue work on the thread's
+/// stream and never read buffer contents on the host.
+bool isRuntimeCudaCall(StringRef callee);
+
 /// `tensor` as a read-only buffer cast to dynamicStridedMemRef: how runtime
 /// kernels take their operands.
 Value readOnlyKernelOperand(OpBuilder &b, Location loc, Value tensor);

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/LoweringUtils.h"
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -29,15 +30,6 @@ using namespace mlir::tessel;
 
 namespace {
 
-/// True for the runtime functions that hand their pointer arguments to the
-/// device: the cuBLAS products (tessel_cuda_sgemm, tessel_cuda_gemm_mixed)
-/// and the runtime's kernels (_mlir_ciface_tessel_rt_cuda_*, declared as
-/// tessel_rt_cuda_*).
-bool readsOnDevice(StringRef callee) {
-  return callee.starts_with("tessel_cuda_") ||
-         callee.starts_with("tessel_rt_cuda_");
-}
-
 /// True if `v`, or anything computed from it (a view, its pointer), is used
 /// inside a gpu.launch or passed to a runtime function that reads it on the
 /// device.
@@ -50,7 +42,7 @@ bool usedOnDevice(Value v) {
       if (user->getParentOfType<gpu::LaunchOp>())
         return true;
       if (auto call = dyn_cast<func::CallOp>(user);
-          call && readsOnDevice(call.getCallee()))
+          call && isRuntimeCudaCall(call.getCallee()))
         return true;
       for (Value result : user->getResults())
         if (seen.insert(result).second)
