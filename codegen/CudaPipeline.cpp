@@ -78,8 +78,10 @@ void mlir::tessel::buildCudaLLVMPipeline(OpPassManager &pm,
     pm.addPass(createTesselLinalgToBlasPass(blas));
   }
 
-  // Every linalg op: parallel loops, tiled into blocks of threads, -> a GPU
-  // grid (reductions stay loops inside the kernel).
+  // Reductions along the innermost dim: a warp or block per row.
+  pm.addNestedPass<func::FuncOp>(createTesselLaunchRowReductionsPass());
+  // Every other linalg op: parallel loops, tiled into blocks of threads, ->
+  // a GPU grid (other reductions stay loops inside the kernel).
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createTesselTileGpuLoopsPass());

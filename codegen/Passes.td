@@ -175,6 +175,39 @@ def TesselTileGpuLoopsPass : Pass<"tessel-tile-gpu-loops", "func::FuncOp"> {
   let dependentDialects = ["scf::SCFDialect", "arith::ArithDialect"];
 }
 
+def TesselLaunchRowReductionsPass
+    : Pass<"tessel-launch-row-reductions", "func::FuncOp"> {
+  let summary = "Lowers a linalg.generic that reduces its innermost dim to a "
+                "gpu.launch with a warp or block per row.";
+  let description = [{
+    The generic CUDA path (parallel loops mapped to the grid) gives each
+    output element one thread that walks the reduced dim alone. This pass
+    takes a `linalg.generic` on buffers whose loops are parallel except the
+    innermost, reduced one, with one f32 or i32 output indexed by the
+    parallel dims, inputs that are contiguous along the reduced dim, and a
+    body that combines into the output with one op that has a neutral
+    element (`arith.addf`, `arith.maximumf`, `arith.maxnumf`, `arith.addi`,
+    ...). It becomes
+
+      scf.if %rows > 0 {
+        gpu.launch blocks(ceil(rows / R), 1, 1) threads(32 * W, R, 1)
+            [workgroup(memref<R*W x f32, workgroup>) when W > 1] {
+          each lane: acc = neutral; for k = lane; k < K; k += 32 * W:
+                     acc = body(inputs[row, k], acc)
+          warp shuffles (xor), then shared memory across the W warps;
+          lane 0: out[row] = combine(total, out[row])
+        }
+      }
+
+    with W warps per row (a static K: K / 256 rounded down to a power of
+    two, 1 to 8; a dynamic K: 1) and R = 8 / W rows per 256-thread block.
+    Anything else (several outputs, a reduced dim that is not the
+    innermost, f16/f64 results) keeps the generic lowering.
+  }];
+  let dependentDialects = ["gpu::GPUDialect", "scf::SCFDialect",
+                           "arith::ArithDialect", "memref::MemRefDialect"];
+}
+
 def TesselAsyncGpuLaunchesPass
     : Pass<"tessel-async-gpu-launches", "ModuleOp"> {
   let summary = "Makes every host-side gpu.launch_func async and waits only "
