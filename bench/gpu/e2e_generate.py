@@ -115,6 +115,45 @@ def tessel_generate(run, lib, prompts, new_tokens, runs):
     return rate, tokens, p.stdout
 
 
+def profile(args, lib, prompts, result):
+    """Each kernel of prefill + 2 decode steps under ncu (its own clocks
+    left alone), and the sums of the last decode step by kernel name."""
+    spec = ";".join(",".join(str(t) for t in p) for p in prompts)
+    p = subprocess.run(["ncu", "--clock-control", "none", "--csv",
+                        "--metrics", "gpu__time_duration.sum",
+                        args.tessel_run, lib, "--generate", "--prompt-ids",
+                        spec, "--max-new-tokens", "3"],
+                       capture_output=True, text=True, timeout=900)
+    with open(os.path.join(args.out, "e2e-profile.csv"), "w") as f:
+        f.write(p.stdout)
+    if p.returncode != 0:
+        print("ncu failed:", p.stderr[-2000:], flush=True)
+        return
+    import csv
+    rows = [r for r in csv.reader(
+        l for l in p.stdout.splitlines() if l.startswith('"'))]
+    head, body = rows[0], rows[1:]
+    col = {name: i for i, name in enumerate(head)}
+    kernels = [(r[col["Kernel Name"]], float(r[col["Metric Value"]].replace(",", "")),
+                r[col["Metric Unit"]]) for r in body
+               if r[col["Metric Name"]] == "gpu__time_duration.sum"]
+    scale = {"nsecond": 1e-3, "usecond": 1.0, "msecond": 1e3, "ns": 1e-3,
+             "us": 1.0, "ms": 1e3}
+    us = [(name, v * scale.get(unit, 1.0)) for name, v, unit in kernels]
+    result["profile_kernels"] = len(us)
+    result["profile_total_us"] = sum(t for _, t in us)
+    by_name = {}
+    for name, t in us:
+        n, total = by_name.get(name[:60], (0, 0.0))
+        by_name[name[:60]] = (n + 1, total + t)
+    top = sorted(by_name.items(), key=lambda kv: -kv[1][1])[:25]
+    result["profile_top"] = [dict(kernel=k, launches=n, us=t)
+                             for k, (n, t) in top]
+    print("profile: %d kernels, %.0f us in all" % (len(us), sum(t for _, t in us)))
+    for k, (n, t) in top:
+        print("  %-60s %5d launches %10.1f us" % (k, n, t))
+
+
 def agree(a, b):
     n = 0
     while n < min(len(a), len(b)) and a[n] == b[n]:
@@ -133,6 +172,11 @@ def main():
     ap.add_argument("--sync-baseline", action="store_true",
                     help="also time batch 1 with a build whose launches wait "
                          "(--cuda-async-launches=false)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also run Nsight Compute over a 5-token prompt and "
+                         "3 new tokens at batch 1 (prefill + 2 decode "
+                         "steps): every kernel's duration in launch order, "
+                         "to e2e-profile.csv")
     args = ap.parse_args()
     t0 = time.time()
 
@@ -202,6 +246,9 @@ def main():
             rows[-1]["tessel_sync_launches_tokens_s"] = sync_rate
         log(rows[-1])
     result["rows"] = rows
+    if args.profile:
+        profile(args, lib, cases[0][1], result)
+        log("profiled")
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
     with open(os.path.join(args.out, "e2e-generate.json"), "w") as f:
         json.dump(result, f, indent=1)

@@ -9,6 +9,9 @@
 # --target=cuda in fp32, fp16 and bf16 (kv/, kv-fp16/, kv-bf16/), for
 # test/e2e/kv-cache/greedy.py --prebuilt on the GPU machine.
 #
+# TESSELC=PATH compiles with another tesselc (the GPU machine's carried
+# one); JOBS=N compilations at a time (default: the cores).
+#
 #   [BUNDLE_PARTS="models kv"] bench/gpu/make_bundle.sh [BUILD_DIR] [BUNDLE_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,18 +22,26 @@ rm -rf "$bundle"
 mkdir -p "$bundle/bin" "$bundle/lib" "$bundle/models"
 cp "$build/bin/tessel-run" "$bundle/bin/"
 cp "$build/lib/libtessel_rt.so" "$bundle/lib/"
+# The compilations run JOBS at a time (default: one per core), from a list.
+tesselc=${TESSELC:-$build/bin/tesselc}
+jobs=$(mktemp)
+trap 'rm -f "$jobs"' EXIT
+compile_all() {
+  xargs -P "${JOBS:-$(nproc)}" -L 1 -a "$jobs" sh -c '"$0" "$@" || exit 255'
+}
 if [[ " $parts " == *" kv "* ]]; then
   cp "$root/test/models/greedy.json" "$bundle/models/"
   for model in $(python3 -c "import json, sys; print(' '.join(sorted(json.load(open(sys.argv[1]))['cases'])))" "$root/test/models/greedy.json"); do
     for precision in fp32 fp16 bf16; do
       dir=$bundle/kv; [ $precision = fp32 ] || dir=$bundle/kv-$precision
       mkdir -p "$dir"
-      "$build/bin/tesselc" "$root/test/models/$model.onnx" --kv-cache \
-        --target=cuda --precision=$precision -o "$dir/$model.so"
+      echo "$tesselc $root/test/models/$model.onnx --kv-cache" \
+        "--target=cuda --precision=$precision -o $dir/$model.so" >> "$jobs"
     done
   done
 fi
 if [[ " $parts " != *" models "* ]]; then
+  compile_all
   du -sh "$bundle"
   exit 0
 fi
@@ -47,15 +58,16 @@ for onnx in "$root"/test/models/*.onnx "$bundle"/models/attn_*.onnx; do
   opts="0 2"
   case $name in tinylm_bytes_eager_ts | attn_*) opts=2 ;; esac
   for opt in $opts; do
-    "$build/bin/tesselc" "$onnx" -O$opt --target=cuda \
-      -o "$bundle/models/$name.O$opt.so"
+    echo "$tesselc $onnx -O$opt --target=cuda -o $bundle/models/$name.O$opt.so" \
+      >> "$jobs"
   done
   # --precision: every model at -O2 in fp16 and bf16.
   for precision in fp16 bf16; do
-    "$build/bin/tesselc" "$onnx" -O2 --target=cuda --precision=$precision \
-      -o "$bundle/models/$name.O2.$precision.so"
+    echo "$tesselc $onnx -O2 --target=cuda --precision=$precision" \
+      "-o $bundle/models/$name.O2.$precision.so" >> "$jobs"
   done
 done
+compile_all
 rm -f "$bundle"/models/attn_*.onnx
 # tinylm_bytes has no .npz: 2 x 256 bytes of text, the CPU result as the
 # reference.
@@ -70,7 +82,7 @@ feeds = {"input_ids": ids.reshape(2, 256),
 inputs = os.path.join(bundle, "models", "tinylm_bytes_eager_ts.npz")
 np.savez(inputs, **feeds)
 cpu = os.path.join(bundle, "tinylm.cpu.so")
-subprocess.run([os.path.join(build, "bin", "tesselc"),
+subprocess.run([os.environ.get("TESSELC", os.path.join(build, "bin", "tesselc")),
                 os.path.join(root, "test", "models",
                              "tinylm_bytes_eager_ts.onnx"), "-o", cpu],
                check=True)

@@ -8,7 +8,12 @@
 #      reported (--approx);
 #   2. with E2E=1: bench/gpu/e2e_generate.py (the SmolLM2-1.7B-shaped
 #      benchmark against HF generate; LAYERS=N for fewer layers, RUNS=N
-#      timed runs, SYNC_BASELINE=1 also times a build whose launches wait).
+#      timed runs, SYNC_BASELINE=1 also times a build whose launches wait,
+#      PROFILE=1 adds an ncu timeline of prefill + 2 decode steps);
+#   3. with CHECKS=1: every model compiled for CUDA and checked against its
+#      reference (bench/gpu/run_checks.py; the bundle built here with the
+#      carried tesselc, bench/gpu/make_bundle.sh, a job per core), and the
+#      element-wise/norm benchmark (bench/gpu/elementwise).
 # Logs and results go to OUT; non-zero exit if a check failed.
 #
 #   bench/gpu/run_generate.sh OUT [ARCHIVE]
@@ -46,7 +51,36 @@ if [ "${E2E:-0}" = 1 ]; then
   python3 "$root/bench/gpu/e2e_generate.py" --tesselc "$carry/bin/tesselc" \
     --tessel-run "$carry/bin/tessel-run" --work "$work/e2e" --out "$out" \
     --layers "${LAYERS:-24}" --runs "${RUNS:-1}" \
-    ${SYNC_BASELINE:+--sync-baseline} > "$out/e2e.log" 2>&1 || status=1
+    ${SYNC_BASELINE:+--sync-baseline} ${PROFILE:+--profile} \
+    > "$out/e2e.log" 2>&1 || status=1
   tail -8 "$out/e2e.log" | tee -a "$out/summary.txt"
+fi
+if [ "${CHECKS:-0}" = 1 ]; then
+  build=$work/build
+  mkdir -p "$build/bin" "$build/lib"
+  ln -sf "$carry/bin/tessel-run" "$build/bin/tessel-run"
+  ln -sf "$carry/rtlib/libtessel_rt.so" "$build/lib/libtessel_rt.so"
+  start=$(date +%s)
+  TESSELC=$carry/bin/tesselc BUNDLE_PARTS=models \
+    bash "$root/bench/gpu/make_bundle.sh" "$build" "$work/bundle" \
+    > "$out/bundle.log" 2>&1 || status=1
+  echo "bundle: rc so far $status, $(( $(date +%s) - start )) s" \
+    | tee -a "$out/summary.txt"
+  python3 "$root/bench/gpu/run_checks.py" --bundle "$work/bundle" \
+    --out "$out/checks" > "$out/checks.log" 2>&1 || status=1
+  tail -4 "$out/checks.log" | tee -a "$out/summary.txt"
+  ew=$work/elementwise
+  mkdir -p "$ew"
+  python3 "$root/bench/gpu/elementwise/make_models.py" "$ew" \
+    >> "$out/elementwise.log" 2>&1
+  for m in ew_chain rms_norm add_norm; do
+    "$carry/bin/tesselc" "$ew/$m.onnx" --target=cuda -o "$ew/$m.so" \
+      >> "$out/elementwise.log" 2>&1 || status=1
+  done
+  python3 "$root/bench/gpu/elementwise/run_bench.py" --libs "$ew" \
+    --tessel-run "$carry/bin/tessel-run" --out "$out/elementwise" \
+    >> "$out/elementwise.log" 2>&1 || status=1
+  grep -E "kernels|TB/s" "$out/elementwise.log" | head -20 \
+    | tee -a "$out/summary.txt"
 fi
 exit $status

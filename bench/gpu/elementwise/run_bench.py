@@ -40,7 +40,7 @@ def copy_bandwidth():
 
 
 def ncu_kernels(cmd, env, runs):
-    r = subprocess.run(["ncu", "--metrics",
+    r = subprocess.run(["ncu", "--clock-control", "none", "--metrics",
                         "gpu__time_duration.sum,dram__bytes_read.sum,"
                         "dram__bytes_write.sum"] + cmd,
                        capture_output=True, text=True, env=env, timeout=500)
