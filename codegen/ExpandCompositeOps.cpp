@@ -1,7 +1,7 @@
 //===- ExpandCompositeOps.cpp - the tessel-expand-composite-ops pass ------===//
 //
-// Rewrites the composite ops (attention, RMS normalisation, rotary embedding,
-// Gemm) into primitive tessel ops that convert-tessel-to-linalg lowers. Every
+// Rewrites the composite ops (attention, RMS normalisation, Gemm) into
+// primitive tessel ops that convert-tessel-to-linalg lowers. Every
 // new op gets its result type from the op's own type inference, so shapes
 // stay as static as the inputs allow; dynamic batch and sequence dims are
 // carried by ONNX Reshape's `0` (copy the input dim) and `-1` (infer).
@@ -480,112 +480,6 @@ struct ExpandRMSNormalization : OpRewritePattern<RMSNormalizationOp> {
 };
 
 //===----------------------------------------------------------------------===//
-// Rotary embedding
-//===----------------------------------------------------------------------===//
-
-struct ExpandRotaryEmbedding : OpRewritePattern<RotaryEmbeddingOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(RotaryEmbeddingOp op,
-                                PatternRewriter &rewriter) const override {
-    Value x = op.getX();
-    Value ids = op.getPositionIds();
-    auto type = dyn_cast<RankedTensorType>(x.getType());
-    if (!type)
-      return rewriter.notifyMatchFailure(op, "x must be ranked");
-    int64_t rank = type.getRank();
-    if (rank != 3 && rank != 4)
-      return rewriter.notifyMatchFailure(op, "x must be 3-D or 4-D");
-    int64_t cacheRank = ids ? 2 : 3;
-    for (Value cache : {op.getCosCache(), op.getSinCache()}) {
-      auto cacheType = dyn_cast<RankedTensorType>(cache.getType());
-      if (!cacheType || cacheType.getRank() != cacheRank)
-        return rewriter.notifyMatchFailure(
-            op, ids ? "with position_ids the caches must be 2-D"
-                    : "without position_ids the caches must be 3-D");
-    }
-    int64_t headDim, numHeads = 0;
-    if (rank == 4) {
-      headDim = type.getDimSize(3);
-    } else {
-      if (op.getNumHeads())
-        numHeads = *op.getNumHeads();
-      if (numHeads <= 0)
-        return rewriter.notifyMatchFailure(op, "3-D x needs num_heads");
-      int64_t hidden = type.getDimSize(2);
-      if (ShapedType::isDynamic(hidden) || hidden % numHeads != 0)
-        return rewriter.notifyMatchFailure(
-            op, "the hidden size must be static and a multiple of num_heads");
-      headDim = hidden / numHeads;
-    }
-    if (ShapedType::isDynamic(headDim))
-      return rewriter.notifyMatchFailure(op, "the head dim must be static");
-    int64_t rotDim = op.getRotaryEmbeddingDim();
-    if (rotDim == 0)
-      rotDim = headDim;
-    if (rotDim < 0 || rotDim > headDim || rotDim % 2 != 0)
-      return rewriter.notifyMatchFailure(
-          op, "rotary_embedding_dim must be even and at most the head dim");
-    int64_t half = rotDim / 2;
-    for (Value cache : {op.getCosCache(), op.getSinCache()}) {
-      int64_t cacheDim = dimOf(cache, cacheRank - 1);
-      if (!ShapedType::isDynamic(cacheDim) && cacheDim < half)
-        return rewriter.notifyMatchFailure(
-            op, "the caches' last dim is less than rotary_embedding_dim / 2");
-    }
-    Type element = type.getElementType();
-    bool interleaved = op.getInterleaved() != 0;
-
-    TesselBuilder b(rewriter, op.getLoc());
-    // Work on [B, H, S, D] (4-D x) or [B, S, H, D] (3-D x); the caches
-    // become [B, 1, S, half] or [B, S, 1, half] to broadcast over the heads.
-    Value xw = rank == 4 ? x : b.reshape(x, {0, 0, numHeads, headDim});
-    auto prepareCache = [&](Value cache) -> Value {
-      if (ids)
-        cache = b.create<GatherOp>({cache, ids}, {b.i64Attr("axis", 0)});
-      if (dimOf(cache, 2) != half)
-        cache = b.slice(cache, 2, 0, half);
-      return b.unsqueeze(b.cast(cache, element), {rank == 4 ? 1 : 2});
-    };
-    Value cos = prepareCache(op.getCosCache());
-    Value sin = prepareCache(op.getSinCache());
-
-    Value rotated = rotDim < headDim ? b.slice(xw, 3, 0, rotDim) : xw;
-    Value x1, x2;
-    if (interleaved) {
-      x1 = b.slice(rotated, 3, 0, rotDim, 2);
-      x2 = b.slice(rotated, 3, 1, rotDim, 2);
-    } else if (Operation *split = b.createOp<SplitOp>(
-                   {rotated}, {b.i64Attr("axis", 3),
-                               b.i64ArrayAttr("split", {half, half})})) {
-      x1 = split->getResult(0);
-      x2 = split->getResult(1);
-    }
-    Value real = b.sub(b.mul(cos, x1), b.mul(sin, x2));
-    Value imag = b.add(b.mul(sin, x1), b.mul(cos, x2));
-    // The last op of the chain keeps the op's declared type.
-    Type resultType = op.getType();
-    bool rotatesAll = rotDim == headDim;
-    Type rotatedType = rank == 4 && rotatesAll ? resultType : Type();
-    Value out;
-    if (interleaved) {
-      // Pairs (real_i, imag_i) back into positions 2i, 2i+1.
-      Value pairs =
-          b.concat({b.unsqueeze(real, {4}), b.unsqueeze(imag, {4})}, 4);
-      out = b.reshape(pairs, {0, 0, 0, rotDim}, rotatedType);
-    } else {
-      out = b.concat({real, imag}, 3, rotatedType);
-    }
-    if (!rotatesAll)
-      out = b.concat({out, b.slice(xw, 3, rotDim, headDim)}, 3,
-                     rank == 4 ? resultType : Type());
-    if (rank == 3)
-      out = b.reshape(out, {0, 0, -1}, resultType);
-    return b.replaceOrDiscard(op, out);
-  }
-};
-
-//===----------------------------------------------------------------------===//
 // Gemm
 //===----------------------------------------------------------------------===//
 
@@ -636,7 +530,7 @@ struct TesselExpandCompositeOpsPass
           TesselExpandCompositeOpsPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<ExpandAttention, ExpandRMSNormalization, ExpandRotaryEmbedding,
+    patterns.add<ExpandAttention, ExpandRMSNormalization,
                  ExpandGemm>(&getContext());
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))

@@ -144,6 +144,8 @@ void populateReductionsToLinalgPatterns(TypeConverter &converter,
                                         RewritePatternSet &patterns);
 void populateMatMulToLinalgPatterns(TypeConverter &converter,
                                     RewritePatternSet &patterns);
+void populateRotaryToLinalgPatterns(TypeConverter &converter,
+                                    RewritePatternSet &patterns);
 
 } // namespace mlir::tessel
 

@@ -13,10 +13,11 @@ def ConvertTesselToLinalgPass
     (empty, extract_slice, insert_slice, reshape, pad) and arith/math ops on
     tensors; batch and sequence dims stay dynamic. Element-wise ops broadcast
     with affine maps where the dims are known and resolve `?` against `?` at
-    run time. Unsigned element types become signless. Composite ops
-    (attention, rotary embedding, RMS norm) must have been expanded first by
-    `tessel-expand-composite-ops`; an op without a lowering makes the pass
-    fail with a diagnostic on that op.
+    run time. Unsigned element types become signless. Rotary embedding is one
+    linalg.generic that reads each element's pair and the caches with
+    tensor.extract. Composite ops (attention, RMS norm) must have been
+    expanded first by `tessel-expand-composite-ops`; an op without a
+    lowering makes the pass fail with a diagnostic on that op.
   }];
   let dependentDialects = [
     "linalg::LinalgDialect", "tensor::TensorDialect", "arith::ArithDialect",
@@ -26,8 +27,8 @@ def ConvertTesselToLinalgPass
 
 def TesselExpandCompositeOpsPass
     : Pass<"tessel-expand-composite-ops", "func::FuncOp"> {
-  let summary = "Rewrites attention, rotary embedding, RMS normalisation and "
-                "Gemm into primitive tessel ops.";
+  let summary = "Rewrites attention, RMS normalisation and Gemm into "
+                "primitive tessel ops.";
   let description = [{
     The reference expansion the CPU target uses for ops it has no dedicated
     kernel for:
@@ -35,7 +36,6 @@ def TesselExpandCompositeOpsPass
         softmax(scale * q x k^T (+ mask, causal)) x v, with k/v heads
         repeated for GQA
       tessel.rms_normalization(x, s) -> x / sqrt(mean(x^2) + eps) * s
-      tessel.rotary_embedding -> gathers of the caches and rotate-half
       tessel.gemm -> transpose / matmul / mul / add
   }];
   let dependentDialects = ["tessel::TesselDialect"];

@@ -51,6 +51,7 @@ struct ConvertTesselToLinalgPass
     populateShapeOpsToLinalgPatterns(converter, patterns);
     populateReductionsToLinalgPatterns(converter, patterns);
     populateMatMulToLinalgPatterns(converter, patterns);
+    populateRotaryToLinalgPatterns(converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);
