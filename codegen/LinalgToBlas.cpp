@@ -7,13 +7,19 @@
 // MatMulToLinalg makes of narrow floats) call that function. OpenBLAS's
 // kernels are tuned per micro-architecture and picked at run time, which a
 // generic loop nest does not match; see bench/results for the measurement.
-// Operands with other layouts keep the loop lowering.
+// Operands with other layouts keep the loop lowering. A result buffer that
+// was only zeroed before the product (a zero fill, or bufferization's copy
+// of a shared zero-filled init) is not read: beta = 0, and the fill or copy
+// goes (one pass over the result and one kernel less on the GPU).
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -131,6 +137,71 @@ Value offsetPointer(OpBuilder &b, Location loc, const MatrixOperand &x,
                                ArrayRef<LLVM::GEPArg>{i64});
 }
 
+/// True if `op` uses `v` as an operand, itself or in an op it contains.
+bool usesValue(Operation *op, Value v) {
+  bool found = false;
+  op->walk([&](Operation *inner) {
+    if (llvm::is_contained(inner->getOperands(), v))
+      found = true;
+  });
+  return found;
+}
+
+/// A linalg.fill of `buffer` with zero.
+bool isZeroFillOf(Operation *op, Value buffer) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op);
+  return fill && fill.getOutputs().front() == buffer &&
+         (matchPattern(fill.getInputs().front(), m_AnyZeroFloat()) ||
+          matchPattern(fill.getInputs().front(), m_Zero()));
+}
+
+/// The op that zeroes the product's result buffer `c` just before
+/// `product` (no op between them touches `c`): a zero linalg.fill of `c`, or
+/// a linalg.copy into `c` from a fresh buffer whose only writer is a zero
+/// fill (bufferization's copy of a shared zero-filled init). The product
+/// then need not read `c` (beta = 0) and the op can go.
+Operation *zeroingOf(Operation *product, Value c) {
+  for (Operation *prev = product->getPrevNode(); prev;
+       prev = prev->getPrevNode()) {
+    if (!usesValue(prev, c))
+      continue;
+    if (isZeroFillOf(prev, c))
+      return prev;
+    auto copy = dyn_cast<linalg::CopyOp>(prev);
+    if (!copy || copy.getOutputs().front() != c)
+      return nullptr;
+    Value source = copy.getInputs().front();
+    if (!source.getDefiningOp<memref::AllocOp>())
+      return nullptr;
+    int fills = 0;
+    for (Operation *user : source.getUsers()) {
+      if (isZeroFillOf(user, source) && user->getBlock() == copy->getBlock() &&
+          user->isBeforeInBlock(copy))
+        ++fills;
+      else if (auto other = dyn_cast<linalg::CopyOp>(user);
+               other && other.getInputs().front() == source)
+        continue;
+      else if (!isa<memref::DeallocOp>(user))
+        return nullptr;
+    }
+    return fills == 1 ? prev : nullptr;
+  }
+  return nullptr;
+}
+
+/// Erases a buffer that nothing reads any more: its zero fill and dealloc
+/// are its only users.
+void eraseIfUnread(Value buffer, PatternRewriter &rewriter) {
+  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
+  if (!alloc || !llvm::all_of(buffer.getUsers(), [&](Operation *user) {
+        return isZeroFillOf(user, buffer) || isa<memref::DeallocOp>(user);
+      }))
+    return;
+  for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+    rewriter.eraseOp(user);
+  rewriter.eraseOp(alloc);
+}
+
 /// The callees a contraction may go to.
 struct GemmNames {
   std::string f32;   // all operands f32
@@ -163,6 +234,9 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, const GemmNames &names,
   if (!aLayout || !bLayout || !cLayout || cLayout->transposed)
     return rewriter.notifyMatchFailure(op, "operand layout BLAS cannot read");
 
+  // C = A x B (beta = 0) when C was only zeroed; C += A x B otherwise.
+  // (Found before any op is built here: those read C's descriptor.)
+  Operation *zeroing = zeroingOf(op, c);
   Location loc = op.getLoc();
   auto module = op->getParentOfType<ModuleOp>();
   func::FuncOp sgemm = getOrDeclareSgemm(
@@ -181,6 +255,9 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, const GemmNames &names,
   // flips the transpose flag.
   bool transBFlag = transposeB != bLayout->transposed;
   Value one = rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(1.0f));
+  Value beta = zeroing ? rewriter.create<arith::ConstantOp>(
+                             loc, rewriter.getF32FloatAttr(0.0f))
+                       : one;
   auto i32c = [&](int v) {
     return rewriter.create<arith::ConstantIntOp>(loc, v, 32).getResult();
   };
@@ -197,7 +274,7 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, const GemmNames &names,
                             toI32(b, loc, lead(ma, transA)),
                             pb,
                             toI32(b, loc, lead(mb, bLayout->transposed)),
-                            one,
+                            beta,
                             pc,
                             toI32(b, loc, lead(mc, false))};
     if (mixed)
@@ -235,6 +312,14 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, const GemmNames &names,
         });
   }
   rewriter.eraseOp(op);
+  if (zeroing) {
+    Value source = isa<linalg::CopyOp>(zeroing)
+                       ? cast<linalg::CopyOp>(zeroing).getInputs().front()
+                       : Value();
+    rewriter.eraseOp(zeroing);
+    if (source)
+      eraseIfUnread(source, rewriter);
+  }
   return success();
 }
 

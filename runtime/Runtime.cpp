@@ -471,10 +471,14 @@ public:
     for (size_t i = 0; i < nInputs; ++i) {
       inputData[i] = inputs[i]->data;
       if (model.cuda) {
+        // Copied by the driver (DMA), not by the host: a block of the pool
+        // keeps its pages on the device. A host memcpy moved them to the
+        // host, and the first kernel to read them faulted them back (up
+        // to ~0.4 ms a buffer on an H100).
         void *copy = gpu::allocate(inputs[i]->bytes);
         deviceInputs.push_back(copy);
-        std::memcpy(copy, inputs[i]->data, inputs[i]->bytes);
-        gpu::prefetchToDevice(copy, inputs[i]->bytes);
+        if (!gpu::copy(copy, inputs[i]->data, inputs[i]->bytes))
+          std::memcpy(copy, inputs[i]->data, inputs[i]->bytes);
         inputData[i] = copy;
       }
     }
@@ -587,10 +591,16 @@ private:
       }
       e = createTensor(m.outputs[i].dtype, (int32_t)r.sizes.size(),
                        r.sizes.data(), tensors[i]);
-      if (!e.failed())
-        copyStrided(static_cast<char *>(tensors[i]->data), r.data, r.sizes,
-                    r.strides, tessel_dtype_size(m.outputs[i].dtype),
-                    r.elements);
+      if (e.failed())
+        continue;
+      // A contiguous CUDA result comes back through the driver too: host
+      // reads would move the pool block's pages to the host.
+      if (model.cuda && !r.foreign && r.contiguous &&
+          gpu::copy(tensors[i]->data, r.data, r.bytes))
+        continue;
+      copyStrided(static_cast<char *>(tensors[i]->data), r.data, r.sizes,
+                  r.strides, tessel_dtype_size(m.outputs[i].dtype),
+                  r.elements);
     }
 
     // Free every buffer the model handed over that no tensor took, once.
