@@ -194,38 +194,89 @@ struct RowReductionToLaunch : OpRewritePattern<linalg::GenericOp> {
       return indices;
     };
 
-    // Each lane's partial result over its strided share of the row.
-    auto partial = b.create<scf::IfOp>(loc, TypeRange{element}, active,
-                                       /*withElse=*/true);
-    {
-      OpBuilder then = partial.getThenBodyBuilder();
-      auto loop = then.create<scf::ForOp>(loc, tx, sizes.back(),
-                                          index(then, lanes),
-                                          ValueRange{identity});
-      then.create<scf::YieldOp>(loc, loop.getResult(0));
-      OpBuilder body = OpBuilder::atBlockBegin(loop.getBody());
-      ivs.back() = loop.getInductionVar();
+    // Each lane's partial result over its strided share of the row: the
+    // elements tx, tx + L, tx + 2L, ... (L lanes), four per iteration with
+    // their loads issued before the combining (a chain of one load, one add
+    // per element is latency-bound), then the rest one at a time.
+    Block *region = op.getBody();
+    auto loadAt = [&](OpBuilder &at, Value k) {
+      ivs.back() = k;
       IRMapping mapping;
-      Block *region = op.getBody();
       for (OpOperand *input : op.getDpsInputOperands()) {
-        Value arg = region->getArgument(input->getOperandNumber());
         Value v = input->get();
         if (isa<MemRefType>(v.getType()))
-          v = body.create<memref::LoadOp>(
-              loc, v, operandIndices(body, op.getMatchingIndexingMap(input)));
-        mapping.map(arg, v);
+          v = at.create<memref::LoadOp>(
+              loc, v, operandIndices(at, op.getMatchingIndexingMap(input)));
+        mapping.map(region->getArgument(input->getOperandNumber()), v);
       }
-      mapping.map(op.getRegionOutputArgs()[0], loop.getRegionIterArg(0));
+      return mapping;
+    };
+    auto combineAt = [&](OpBuilder &at, Value k, IRMapping &mapping,
+                         Value acc) -> Value {
+      ivs.back() = k;
+      mapping.map(op.getRegionOutputArgs()[0], acc);
       for (Operation &inner : region->without_terminator()) {
         if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
           mapping.map(idx.getResult(), ivs[idx.getDim()]);
           continue;
         }
-        body.clone(inner, mapping);
+        at.clone(inner, mapping);
       }
-      Value next = mapping.lookupOrDefault(
+      return mapping.lookupOrDefault(
           cast<linalg::YieldOp>(region->getTerminator()).getOperand(0));
-      body.create<scf::YieldOp>(loc, next);
+    };
+    constexpr int64_t kUnroll = 4;
+    auto partial = b.create<scf::IfOp>(loc, TypeRange{element}, active,
+                                       /*withElse=*/true);
+    {
+      OpBuilder then = partial.getThenBodyBuilder();
+      Value reduced = sizes.back();
+      Value stride = index(then, lanes);
+      Value zero = index(then, 0);
+      Value mine = then.create<arith::SelectOp>(
+          loc,
+          then.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, tx,
+                                     reduced),
+          then.create<arith::SubIOp>(loc, reduced, tx), zero);
+      Value count = then.create<arith::CeilDivUIOp>(loc, mine, stride);
+      Value groups = then.create<arith::DivUIOp>(loc, count,
+                                                 index(then, kUnroll));
+      auto unrolled = then.create<scf::ForOp>(loc, zero, groups,
+                                              index(then, 1),
+                                              ValueRange{identity});
+      {
+        OpBuilder body = OpBuilder::atBlockBegin(unrolled.getBody());
+        Value first = body.create<arith::AddIOp>(
+            loc, tx,
+            body.create<arith::MulIOp>(loc, unrolled.getInductionVar(),
+                                       index(body, kUnroll * lanes)));
+        SmallVector<Value> ks;
+        SmallVector<IRMapping> loaded;
+        for (int64_t u = 0; u < kUnroll; ++u) {
+          ks.push_back(u == 0 ? first
+                              : body.create<arith::AddIOp>(
+                                    loc, first, index(body, u * lanes)));
+          loaded.push_back(loadAt(body, ks.back()));
+        }
+        Value acc = unrolled.getRegionIterArg(0);
+        for (int64_t u = 0; u < kUnroll; ++u)
+          acc = combineAt(body, ks[u], loaded[u], acc);
+        body.create<scf::YieldOp>(loc, acc);
+      }
+      auto rest = then.create<scf::ForOp>(
+          loc,
+          then.create<arith::MulIOp>(loc, groups, index(then, kUnroll)),
+          count, index(then, 1), ValueRange{unrolled.getResult(0)});
+      {
+        OpBuilder body = OpBuilder::atBlockBegin(rest.getBody());
+        Value k = body.create<arith::AddIOp>(
+            loc, tx,
+            body.create<arith::MulIOp>(loc, rest.getInductionVar(), stride));
+        IRMapping mapping = loadAt(body, k);
+        body.create<scf::YieldOp>(
+            loc, combineAt(body, k, mapping, rest.getRegionIterArg(0)));
+      }
+      then.create<scf::YieldOp>(loc, rest.getResult(0));
       OpBuilder other = partial.getElseBodyBuilder();
       other.create<scf::YieldOp>(loc, identity);
     }

@@ -16,11 +16,26 @@
 // CHECK:           gpu.launch blocks({{.+}}) in ({{.+}}) threads(%[[TX:.+]], %[[TY:.+]], %{{.+}}) in (%{{.+}} = %[[C256]], %{{.+}} = %c1{{.*}}, %{{.+}} = %c1{{.*}}) workgroup(%[[SCRATCH:.+]] : memref<8xf32, #gpu.address_space<workgroup>>)
 // CHECK:             %[[ACTIVE:.+]] = arith.cmpi ult
 // CHECK:             %[[PART:.+]] = scf.if %[[ACTIVE]] -> (f32) {
-// CHECK:               scf.for %[[K:.+]] = %[[TX]] to %[[C2048]] step %[[C256]] iter_args(%[[ACC:.+]] = %[[ZERO]]) -> (f32) {
-// CHECK:                 %[[X:.+]] = memref.load %arg0[%{{.+}}, %[[K]]]
-// CHECK:                 %[[SQ:.+]] = arith.mulf %[[X]], %[[X]] : f32
+// The lane's elements tx, tx + 256, ...: four per iteration, loads first,
+// then the rest one at a time.
+// CHECK:               %[[MINE:.+]] = arith.subi %[[C2048]], %[[TX]]
+// CHECK:               %[[COUNT:.+]] = arith.ceildivui %{{.+}}, %[[C256]]
+// CHECK:               %[[GROUPS:.+]] = arith.divui %[[COUNT]], %c4
+// CHECK:               %[[MAIN:.+]] = scf.for %{{.+}} = %c0 to %[[GROUPS]] step %c1 iter_args(%[[ACC:.+]] = %[[ZERO]]) -> (f32) {
+// CHECK:                 %[[K0:.+]] = arith.addi %[[TX]], %{{.+}}
+// CHECK:                 %[[X0:.+]] = memref.load %arg0[%{{.+}}, %[[K0]]]
+// CHECK:                 %[[K1:.+]] = arith.addi %[[K0]], %[[C256]]
+// CHECK:                 %[[X1:.+]] = memref.load %arg0[%{{.+}}, %[[K1]]]
+// CHECK:                 memref.load
+// CHECK:                 memref.load
+// CHECK:                 %[[SQ:.+]] = arith.mulf %[[X0]], %[[X0]] : f32
 // CHECK:                 %[[NEXT:.+]] = arith.addf %[[SQ]], %[[ACC]] : f32
-// CHECK:                 scf.yield %[[NEXT]] : f32
+// CHECK-COUNT-3:         arith.addf
+// CHECK:                 scf.yield
+// CHECK:               scf.for %{{.+}} = %{{.+}} to %[[COUNT]] step %c1 iter_args(%{{.+}} = %[[MAIN]]) -> (f32) {
+// CHECK:                 memref.load %arg0
+// CHECK:                 arith.addf
+// CHECK:                 scf.yield
 // CHECK:             } else {
 // CHECK:               scf.yield %[[ZERO]] : f32
 // CHECK:             gpu.shuffle  xor %[[PART]], %c16_i32, %c32_i32 : f32
@@ -69,7 +84,9 @@ func.func @sum_squares(%x: memref<?x2048xf32>, %out: memref<?xf32>) {
 // CHECK:             %[[J:.+]] = arith.remui %{{.+}}, %[[D1]] : index
 // CHECK:             %[[R:.+]] = arith.divui %{{.+}}, %[[D1]] : index
 // CHECK:             %[[I:.+]] = arith.remui %[[R]], %[[D0]] : index
-// CHECK:             scf.for %[[K:.+]] = %[[TX]] to %[[D2]] step %[[C32]] iter_args(%{{.+}} = %[[NEG]])
+// CHECK:             arith.subi %[[D2]], %[[TX]]
+// CHECK:             scf.for %{{.+}} iter_args(%{{.+}} = %[[NEG]])
+// CHECK:               %[[K:.+]] = arith.addi %[[TX]], %{{.+}}
 // CHECK:               memref.load %arg0[%[[I]], %[[J]], %[[K]]]
 // CHECK:               memref.load %arg1[%[[K]]]
 // CHECK:               arith.index_cast %[[K]]
