@@ -10,6 +10,7 @@
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -30,9 +31,41 @@ bool isNamedLinalgOp(Operation *op) {
   return isa_and_nonnull<linalg::LinalgOp>(op) && !isa<linalg::GenericOp>(op);
 }
 
-/// Fuse through `operand` when its producer has no other user and neither
-/// side is a named linalg op.
+/// A generic that reads at most one tensor and applies at most two cheap
+/// scalar ops to it (a cast, a negation, a scale): recomputing it in each
+/// consumer reads its input instead of its result, which saves writing the
+/// result and never reads more than its input (a norm's bf16 -> f32 copy of
+/// x, read by the reduction and by the normalisation, was a kernel and an
+/// f32 tensor of its own).
+bool isCheapUnary(Operation *op) {
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic || generic.getNumDpsInputs() > 1 ||
+      generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops())
+    return false;
+  int64_t ops = 0;
+  for (Operation &inner : generic.getBody()->without_terminator()) {
+    if (!isa<arith::ArithDialect>(inner.getDialect()) ||
+        isa<arith::DivFOp, arith::RemFOp, arith::DivSIOp, arith::DivUIOp>(
+            inner))
+      return false;
+    ++ops;
+  }
+  return ops <= 2;
+}
+
+/// Fuse through `operand` when neither side is a named linalg op and the
+/// producer has no other user, or is cheap enough to recompute in each.
 bool allowFusion(OpOperand *operand) {
+  Operation *producer = operand->get().getDefiningOp();
+  if (!producer || !(producer->hasOneUse() || isCheapUnary(producer)))
+    return false;
+  return !isNamedLinalgOp(producer) && !isNamedLinalgOp(operand->getOwner());
+}
+
+/// Reshape propagation keeps the single-use rule: moving a reshape past a
+/// producer with other users would duplicate the producer's loop nest.
+bool allowReshapeFolding(OpOperand *operand) {
   Operation *producer = operand->get().getDefiningOp();
   if (!producer || !producer->hasOneUse())
     return false;
@@ -45,7 +78,8 @@ struct TesselFuseElementwisePass
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
     linalg::populateElementwiseOpsFusionPatterns(patterns, allowFusion);
-    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, allowFusion);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,
+                                                      allowReshapeFolding);
     affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
     linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
     tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, context);

@@ -44,3 +44,71 @@ func.func @bmm_keeps_reshape(%q: tensor<2x4x16x8xf32>, %k: tensor<2x4x8x16xf32>)
   %r = tensor.expand_shape %s [[0, 1], [2], [3]] output_shape [2, 4, 16, 16] : tensor<8x16x16xf32> into tensor<2x4x16x16xf32>
   return %r : tensor<2x4x16x16xf32>
 }
+
+// -----
+
+// A cheap one-input producer (a norm's bf16 -> f32 copy of x) with two
+// users is recomputed in both: the sum-of-squares reduction and the
+// normalisation read x itself, and the f32 copy is gone.
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#bcast = affine_map<(d0, d1) -> (d0, 0)>
+// CHECK-LABEL: func.func @cheap_producer_two_users
+// CHECK-SAME:    (%[[X:.+]]: tensor<4x64xbf16>
+// CHECK:         %[[XR:.+]] = tensor.expand_shape %[[X]]
+// CHECK:         %[[SUM:.+]] = linalg.generic {{.*}}"reduction"]} ins(%[[XR]] : tensor<4x1x64xbf16>)
+// CHECK:           arith.extf
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK:         linalg.generic {{.*}} ins(%[[X]], %[[SUM]] : tensor<4x64xbf16>, tensor<4x1xf32>)
+// CHECK:           arith.extf
+// CHECK:           arith.mulf
+// CHECK-NOT:     linalg.generic
+func.func @cheap_producer_two_users(%x: tensor<4x64xbf16>, %zero: tensor<4xf32>) -> tensor<4x64xf32> {
+  %e = tensor.empty() : tensor<4x64xf32>
+  %wide = linalg.generic {indexing_maps = [#rows, #rows], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x64xbf16>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%in: bf16, %o: f32):
+    %w = arith.extf %in : bf16 to f32
+    linalg.yield %w : f32
+  } -> tensor<4x64xf32>
+  %sum = linalg.generic {indexing_maps = [#rows, #row], iterator_types = ["parallel", "reduction"]} ins(%wide : tensor<4x64xf32>) outs(%zero : tensor<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %sq = arith.mulf %in, %in : f32
+    %s = arith.addf %sq, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %sum2 = tensor.expand_shape %sum [[0, 1]] output_shape [4, 1] : tensor<4xf32> into tensor<4x1xf32>
+  %out = linalg.generic {indexing_maps = [#rows, #bcast, #rows], iterator_types = ["parallel", "parallel"]} ins(%wide, %sum2 : tensor<4x64xf32>, tensor<4x1xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%in: f32, %s: f32, %o: f32):
+    %m = arith.mulf %in, %s : f32
+    linalg.yield %m : f32
+  } -> tensor<4x64xf32>
+  return %out : tensor<4x64xf32>
+}
+
+// -----
+
+// A producer with two inputs (a residual add) read by two users stays one
+// loop nest: recomputing it would read both inputs twice.
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @two_input_producer_stays
+// CHECK-COUNT-3: linalg.generic
+func.func @two_input_producer_stays(%a: tensor<4x64xf32>, %b: tensor<4x64xf32>) -> (tensor<4x64xf32>, tensor<4x64xf32>) {
+  %e = tensor.empty() : tensor<4x64xf32>
+  %h = linalg.generic {indexing_maps = [#rows, #rows, #rows], iterator_types = ["parallel", "parallel"]} ins(%a, %b : tensor<4x64xf32>, tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  } -> tensor<4x64xf32>
+  %0 = linalg.generic {indexing_maps = [#rows, #rows], iterator_types = ["parallel", "parallel"]} ins(%h : tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %m = arith.mulf %x, %x : f32
+    linalg.yield %m : f32
+  } -> tensor<4x64xf32>
+  %1 = linalg.generic {indexing_maps = [#rows, #rows], iterator_types = ["parallel", "parallel"]} ins(%h : tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  } -> tensor<4x64xf32>
+  return %0, %1 : tensor<4x64xf32>, tensor<4x64xf32>
+}
