@@ -8,10 +8,14 @@
 // block, when the dim is long and static) stride over that dim together,
 // each accumulating from the combiner's neutral element, and combine their
 // partial results through warp shuffles (and shared memory across warps);
-// lane 0 then combines the total with the output's initial value.
+// lane 0 then combines the total with the output's initial value, or just
+// stores it when the output was filled with the neutral element right
+// before (the fill, a kernel of its own, goes; so does bufferization's copy
+// of a shared filled init).
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/LoweringUtils.h"
 #include "codegen/Passes.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
@@ -23,6 +27,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -104,6 +109,13 @@ struct RowReductionToLaunch : OpRewritePattern<linalg::GenericOp> {
       if (!isa<linalg::IndexOp>(inner) && !isMemoryEffectFree(&inner))
         return rewriter.notifyMatchFailure(op, "body has side effects");
 
+    // An output just filled with the neutral element needs no fill: the
+    // total is the result (found before any op is built here).
+    Operation *neutralFill =
+        constantInitOf(op, init->get(), [&](Value v) {
+          Attribute value;
+          return matchPattern(v, m_Constant(&value)) && value == *neutral;
+        });
     Location loc = op.getLoc();
     // Each loop's size: the first operand dim its map gives that loop.
     SmallVector<std::pair<Value, int64_t>> spans(loops);
@@ -338,12 +350,17 @@ struct RowReductionToLaunch : OpRewritePattern<linalg::GenericOp> {
     {
       OpBuilder then = write.getThenBodyBuilder();
       SmallVector<Value> outIndices = operandIndices(then, outMap);
-      Value old = then.create<memref::LoadOp>(loc, init->get(), outIndices);
-      then.create<memref::StoreOp>(loc, combine(then, total, old),
-                                   init->get(), outIndices);
+      Value result = total;
+      if (!neutralFill)
+        result = combine(
+            then, total,
+            then.create<memref::LoadOp>(loc, init->get(), outIndices));
+      then.create<memref::StoreOp>(loc, result, init->get(), outIndices);
     }
     b.create<gpu::TerminatorOp>(loc);
     rewriter.eraseOp(op);
+    if (neutralFill)
+      eraseConstantInit(neutralFill, rewriter);
     return success();
   }
 };
@@ -356,6 +373,9 @@ struct TesselLaunchRowReductionsPass
     patterns.add<RowReductionToLaunch>(&getContext());
     GreedyRewriteConfig config;
     config.strictMode = GreedyRewriteStrictness::ExistingOps;
+    // In program order: a reduction that drops the copy of a shared filled
+    // init lets a later one, which reuses that init in place, drop the fill.
+    config.useTopDownTraversal = true;
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
                                             config)))
       return signalPassFailure();

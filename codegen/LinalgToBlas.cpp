@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/LoweringUtils.h"
 #include "codegen/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -137,71 +138,6 @@ Value offsetPointer(OpBuilder &b, Location loc, const MatrixOperand &x,
                                ArrayRef<LLVM::GEPArg>{i64});
 }
 
-/// True if `op` uses `v` as an operand, itself or in an op it contains.
-bool usesValue(Operation *op, Value v) {
-  bool found = false;
-  op->walk([&](Operation *inner) {
-    if (llvm::is_contained(inner->getOperands(), v))
-      found = true;
-  });
-  return found;
-}
-
-/// A linalg.fill of `buffer` with zero.
-bool isZeroFillOf(Operation *op, Value buffer) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op);
-  return fill && fill.getOutputs().front() == buffer &&
-         (matchPattern(fill.getInputs().front(), m_AnyZeroFloat()) ||
-          matchPattern(fill.getInputs().front(), m_Zero()));
-}
-
-/// The op that zeroes the product's result buffer `c` just before
-/// `product` (no op between them touches `c`): a zero linalg.fill of `c`, or
-/// a linalg.copy into `c` from a fresh buffer whose only writer is a zero
-/// fill (bufferization's copy of a shared zero-filled init). The product
-/// then need not read `c` (beta = 0) and the op can go.
-Operation *zeroingOf(Operation *product, Value c) {
-  for (Operation *prev = product->getPrevNode(); prev;
-       prev = prev->getPrevNode()) {
-    if (!usesValue(prev, c))
-      continue;
-    if (isZeroFillOf(prev, c))
-      return prev;
-    auto copy = dyn_cast<linalg::CopyOp>(prev);
-    if (!copy || copy.getOutputs().front() != c)
-      return nullptr;
-    Value source = copy.getInputs().front();
-    if (!source.getDefiningOp<memref::AllocOp>())
-      return nullptr;
-    int fills = 0;
-    for (Operation *user : source.getUsers()) {
-      if (isZeroFillOf(user, source) && user->getBlock() == copy->getBlock() &&
-          user->isBeforeInBlock(copy))
-        ++fills;
-      else if (auto other = dyn_cast<linalg::CopyOp>(user);
-               other && other.getInputs().front() == source)
-        continue;
-      else if (!isa<memref::DeallocOp>(user))
-        return nullptr;
-    }
-    return fills == 1 ? prev : nullptr;
-  }
-  return nullptr;
-}
-
-/// Erases a buffer that nothing reads any more: its zero fill and dealloc
-/// are its only users.
-void eraseIfUnread(Value buffer, PatternRewriter &rewriter) {
-  auto alloc = buffer.getDefiningOp<memref::AllocOp>();
-  if (!alloc || !llvm::all_of(buffer.getUsers(), [&](Operation *user) {
-        return isZeroFillOf(user, buffer) || isa<memref::DeallocOp>(user);
-      }))
-    return;
-  for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
-    rewriter.eraseOp(user);
-  rewriter.eraseOp(alloc);
-}
-
 /// The callees a contraction may go to.
 struct GemmNames {
   std::string f32;   // all operands f32
@@ -236,7 +172,9 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, const GemmNames &names,
 
   // C = A x B (beta = 0) when C was only zeroed; C += A x B otherwise.
   // (Found before any op is built here: those read C's descriptor.)
-  Operation *zeroing = zeroingOf(op, c);
+  Operation *zeroing = constantInitOf(op, c, [](Value v) {
+    return matchPattern(v, m_AnyZeroFloat()) || matchPattern(v, m_Zero());
+  });
   Location loc = op.getLoc();
   auto module = op->getParentOfType<ModuleOp>();
   func::FuncOp sgemm = getOrDeclareSgemm(
@@ -312,14 +250,8 @@ LogicalResult rewriteToSgemm(linalg::LinalgOp op, const GemmNames &names,
         });
   }
   rewriter.eraseOp(op);
-  if (zeroing) {
-    Value source = isa<linalg::CopyOp>(zeroing)
-                       ? cast<linalg::CopyOp>(zeroing).getInputs().front()
-                       : Value();
-    rewriter.eraseOp(zeroing);
-    if (source)
-      eraseIfUnread(source, rewriter);
-  }
+  if (zeroing)
+    eraseConstantInit(zeroing, rewriter);
   return success();
 }
 
@@ -347,7 +279,13 @@ struct TesselLinalgToBlasPass
                  ContractionToSgemm<linalg::BatchMatmulOp, true, false>,
                  ContractionToSgemm<linalg::BatchMatmulTransposeBOp, true, true>>(
         &getContext(), names);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    // In program order: a product that drops the copy of a shared zeroed
+    // init lets a later one, which reuses that init in place, drop the
+    // fill.
+    GreedyRewriteConfig config;
+    config.useTopDownTraversal = true;
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns),
+                                            config)))
       signalPassFailure();
   }
 };

@@ -422,3 +422,74 @@ bool mlir::tessel::isRuntimeCudaCall(StringRef callee) {
   return callee.starts_with("tessel_cuda_") ||
          callee.starts_with("tessel_rt_cuda_");
 }
+
+namespace {
+
+/// True if `op` uses `v` as an operand, itself or in an op it contains.
+bool usesValue(Operation *op, Value v) {
+  bool found = false;
+  op->walk([&](Operation *inner) {
+    if (llvm::is_contained(inner->getOperands(), v))
+      found = true;
+  });
+  return found;
+}
+
+bool isFillOf(Operation *op, Value buffer, function_ref<bool(Value)> isValue) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op);
+  return fill && fill.getOutputs().front() == buffer &&
+         isValue(fill.getInputs().front());
+}
+
+} // namespace
+
+Operation *mlir::tessel::constantInitOf(Operation *user, Value buffer,
+                                        function_ref<bool(Value)> isValue) {
+  for (Operation *prev = user->getPrevNode(); prev;
+       prev = prev->getPrevNode()) {
+    if (!usesValue(prev, buffer))
+      continue;
+    if (isFillOf(prev, buffer, isValue))
+      return prev;
+    auto copy = dyn_cast<linalg::CopyOp>(prev);
+    if (!copy || copy.getOutputs().front() != buffer)
+      return nullptr;
+    // The source holds the constant when the copy reads it: the last op
+    // before the copy that touches it, other copies out of it aside, is the
+    // fill. (Later ops may reuse the source: bufferization hands the
+    // filled buffer to its last user in place.)
+    Value source = copy.getInputs().front();
+    if (!source.getDefiningOp<memref::AllocOp>())
+      return nullptr;
+    for (Operation *earlier = copy->getPrevNode(); earlier;
+         earlier = earlier->getPrevNode()) {
+      if (!usesValue(earlier, source))
+        continue;
+      if (isFillOf(earlier, source, isValue))
+        return prev;
+      auto read = dyn_cast<linalg::CopyOp>(earlier);
+      if (!read || read.getInputs().front() != source ||
+          read.getOutputs().front() == source)
+        return nullptr;
+    }
+    return nullptr;
+  }
+  return nullptr;
+}
+
+void mlir::tessel::eraseConstantInit(Operation *init,
+                                     RewriterBase &rewriter) {
+  auto copy = dyn_cast<linalg::CopyOp>(init);
+  Value source = copy ? copy.getInputs().front() : Value();
+  rewriter.eraseOp(init);
+  if (!source)
+    return;
+  auto alloc = source.getDefiningOp<memref::AllocOp>();
+  if (!alloc || !llvm::all_of(source.getUsers(), [](Operation *user) {
+        return isa<linalg::FillOp, memref::DeallocOp>(user);
+      }))
+    return;
+  for (Operation *user : llvm::make_early_inc_range(source.getUsers()))
+    rewriter.eraseOp(user);
+  rewriter.eraseOp(alloc);
+}

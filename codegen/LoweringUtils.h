@@ -32,6 +32,19 @@ MemRefType dynamicStridedMemRef(MLIRContext *ctx, int64_t rank, Type element);
 /// stream and never read buffer contents on the host.
 bool isRuntimeCudaCall(StringRef callee);
 
+/// The op that sets the buffer `buffer` to a constant just before `user`
+/// (no op between them touches `buffer`): a linalg.fill of `buffer`, or a
+/// linalg.copy into it from a fresh buffer whose only writer is such a fill
+/// (bufferization's copy of an init tensor several ops share). A fill fits
+/// when `isValue` accepts its value. Null if there is none.
+Operation *constantInitOf(Operation *user, Value buffer,
+                          function_ref<bool(Value)> isValue);
+
+/// Erases `init` (from constantInitOf) once its user no longer reads the
+/// buffer, and a copy's source buffer with its fill when nothing else
+/// reads it.
+void eraseConstantInit(Operation *init, RewriterBase &rewriter);
+
 /// `tensor` as a read-only buffer cast to dynamicStridedMemRef: how runtime
 /// kernels take their operands.
 Value readOnlyKernelOperand(OpBuilder &b, Location loc, Value tensor);

@@ -111,6 +111,81 @@ func.func @max_dynamic(%x: memref<?x?x?xf32>, %b: memref<?xf32>, %out: memref<?x
 
 // -----
 
+// The output was just filled with the neutral element (the usual init): the
+// fill goes and the first lane stores the total without reading the output.
+// A fill with another value stays and is combined with.
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @neutral_init
+// CHECK-NOT:     linalg.fill
+// CHECK:         gpu.launch
+// CHECK:           scf.if
+// CHECK-NOT:         memref.load %arg1[
+// CHECK:             memref.store %{{.+}}, %arg1[
+// CHECK:         linalg.fill ins(%{{.+}} : f32) outs(%arg2
+// CHECK:         gpu.launch
+// CHECK:             %[[OLD:.+]] = memref.load %arg2[
+// CHECK:             arith.addf %{{.+}}, %[[OLD]]
+func.func @neutral_init(%x: memref<?x2048xf32>, %out: memref<?xf32>, %out2: memref<?xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<?xf32>)
+  linalg.generic {indexing_maps = [#rows, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x2048xf32>) outs(%out : memref<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.fill ins(%one : f32) outs(%out2 : memref<?xf32>)
+  linalg.generic {indexing_maps = [#rows, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x2048xf32>) outs(%out2 : memref<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Bufferization's shape of a shared zero init: one filled buffer, copied
+// into the first reduction's output, then reused in place by the second.
+// The first drops the copy, the second the fill; no kernel reads either
+// output before writing it.
+#rows = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @shared_init
+// CHECK-NOT:     linalg.fill
+// CHECK-NOT:     linalg.copy
+// CHECK:         gpu.launch
+// CHECK-NOT:       memref.load %{{.+}}[%{{.+}}] : memref<?xf32>
+// CHECK:           gpu.terminator
+// CHECK:         gpu.launch
+// CHECK-NOT:       memref.load %{{.+}}[%{{.+}}] : memref<?xf32>
+// CHECK:           gpu.terminator
+func.func @shared_init(%x: memref<?x2048xf32>, %y: memref<?x2048xf32>, %n: index) -> (memref<?xf32>, memref<?xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %init = memref.alloc(%n) : memref<?xf32>
+  linalg.fill ins(%zero : f32) outs(%init : memref<?xf32>)
+  %first = memref.alloc(%n) : memref<?xf32>
+  linalg.copy ins(%init : memref<?xf32>) outs(%first : memref<?xf32>)
+  linalg.generic {indexing_maps = [#rows, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x2048xf32>) outs(%first : memref<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#rows, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%y : memref<?x2048xf32>) outs(%init : memref<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %s = arith.addf %in, %acc : f32
+    linalg.yield %s : f32
+  }
+  return %first, %init : memref<?xf32>, memref<?xf32>
+}
+
+// -----
+
 // A reduction over the outer dim (inputs not contiguous along it), one with
 // two outputs (argmax), and one with an f16 result keep the generic
 // lowering.
