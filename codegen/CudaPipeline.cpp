@@ -2,7 +2,8 @@
 //
 // The first CUDA path: every linalg op becomes an scf.parallel loop nest,
 // mapped to a GPU grid and outlined into its own kernel, compiled to PTX by
-// LLVM's NVPTX backend. Host code keeps the loops that are not parallel
+// LLVM's NVPTX backend; reductions along the innermost dim (norms) get a
+// warp or block per row instead (tessel-launch-row-reductions). Host code keeps the loops that are not parallel
 // (the attention tile loops, scalar shape arithmetic), allocates with the
 // runtime's managed allocator (finalize-memref-to-llvm with generic
 // functions: `_mlir_memref_to_llvm_alloc`), and launches through the
