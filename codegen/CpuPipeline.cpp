@@ -28,6 +28,10 @@ void mlir::tessel::buildCpuLinalgPipeline(OpPassManager &pm) {
   // Operands proven to have the result's shape skip the run-time broadcast
   // check (which would split element-wise chains into unfusable pieces).
   pm.addNestedPass<func::FuncOp>(createTesselMarkSameShapeOperandsPass());
+  // Reshape targets the exporter computed from the input's own shape become
+  // constants, so that the lowering emits expand/collapse_shape (which
+  // fusion sees through) instead of tensor.reshape.
+  pm.addNestedPass<func::FuncOp>(createTesselResolveReshapeShapesPass());
   // The model ABI: weights from a buffer argument, fresh result buffers.
   pm.addPass(createTesselOutlineWeightsPass());
   // Attention over the paged KV cache is a libtessel_rt kernel.

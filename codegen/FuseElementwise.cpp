@@ -1,7 +1,8 @@
 //===- FuseElementwise.cpp - element-wise fusion that keeps named ops -----===//
 //
 // linalg's element-wise fusion and reshape propagation, controlled so that
-// reshapes only fold into linalg.generic ops. Folding an expand/collapse
+// reshapes only fold into linalg.generic ops; transposes become generics
+// first, so that they fuse like any other element-wise op. Folding an expand/collapse
 // into a named contraction (batch_matmul of an unfused attention graph)
 // rewrites it as a generic, which the BLAS lowering no longer recognises.
 //
@@ -76,6 +77,15 @@ struct TesselFuseElementwisePass
     : tessel::impl::TesselFuseElementwisePassBase<TesselFuseElementwisePass> {
   void runOnOperation() override {
     MLIRContext *context = &getContext();
+    // A transpose is a permuted copy: as a linalg.generic it fuses with the
+    // element-wise op that produces or reads it (a projection's f32 -> bf16
+    // conversion and the [B, S, H, D] -> [B, H, S, D] transpose after it
+    // become one pass over memory, one kernel on the GPU).
+    IRRewriter rewriter(context);
+    getOperation().walk([&](linalg::TransposeOp op) {
+      rewriter.setInsertionPoint(op);
+      (void)linalg::generalizeNamedOp(rewriter, op);
+    });
     RewritePatternSet patterns(context);
     linalg::populateElementwiseOpsFusionPatterns(patterns, allowFusion);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,

@@ -155,6 +155,32 @@ def TesselMarkSameShapeOperandsPass
   }];
 }
 
+def TesselResolveReshapeShapesPass
+    : Pass<"tessel-resolve-reshape-shapes", "func::FuncOp"> {
+  let summary = "Replaces a Reshape's computed target shape by a constant "
+                "where the symbolic shape analysis proves every entry.";
+  let description = [{
+    Exporters compute a Reshape's target from the input's own shape; the
+    lowering then sees a run-time shape tensor and emits tensor.reshape,
+    which element-wise fusion cannot see through. Using ShapeFacts (which
+    knows the entry's ONNX dim_params), a target whose every result dim is
+    the input's dim at the same index or a positive constant becomes a
+    constant with ONNX's 0 ("copy the input dim") for the former:
+
+      %s = tessel.concat %b, %n, %c4, %c16   // from tessel.shape %x
+      %y = tessel.reshape %x, %s : (tensor<?x?x64xf32>, ...) -> tensor<?x?x?x16xf32>
+    becomes
+      %s = tessel.constant dense<[0, 0, 4, 16]> : tensor<4xi64>
+      %y = tessel.reshape %x, %s ...
+
+    Reshapes with allowzero = 1, with a target already constant, or with a
+    dim the analysis cannot prove keep their operand. Run it before
+    `tessel-outline-weights` (ShapeFacts reads the dim_params by argument
+    position).
+  }];
+  let dependentDialects = ["tessel::TesselDialect"];
+}
+
 def TesselTileGpuLoopsPass : Pass<"tessel-tile-gpu-loops", "func::FuncOp"> {
   let summary = "Tiles each outermost scf.parallel so that its inner loop "
                 "maps to the threads of a GPU block.";

@@ -268,6 +268,17 @@ struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
     auto copiesInput = [&](int64_t q) {
       return !allowZero && known[q] == 0 && q < inRank;
     };
+    // A dim the declared type leaves dynamic is static when its entry is a
+    // known positive size (the result is cast back to the declared type).
+    RankedTensorType declaredType = resultType;
+    {
+      SmallVector<int64_t> shape(resultType.getShape());
+      for (int64_t q = 0; q < outRank; ++q)
+        if (ShapedType::isDynamic(shape[q]) && known[q] > 0)
+          shape[q] = known[q];
+      resultType = RankedTensorType::get(shape, resultType.getElementType(),
+                                         resultType.getEncoding());
+    }
 
     // Dynamic dims not copied from a same-index dim must pair up one to one:
     // with a single such dim on each side, the element count proves them
@@ -296,7 +307,8 @@ struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
             outRank == inRank
                 ? input
                 : rewriter.create<tensor::CollapseShapeOp>(loc, input, *groups);
-        rewriter.replaceOp(op, castToType(rewriter, loc, result, resultType));
+        rewriter.replaceOp(op,
+                           castToType(rewriter, loc, result, declaredType));
         return success();
       }
     }
@@ -319,7 +331,7 @@ struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
       result =
           rewriter.create<tensor::ReshapeOp>(loc, resultType, input, shape);
     }
-    rewriter.replaceOp(op, castToType(rewriter, loc, result, resultType));
+    rewriter.replaceOp(op, castToType(rewriter, loc, result, declaredType));
     return success();
   }
 

@@ -112,3 +112,25 @@ func.func @two_input_producer_stays(%a: tensor<4x64xf32>, %b: tensor<4x64xf32>) 
   } -> tensor<4x64xf32>
   return %0, %1 : tensor<4x64xf32>, tensor<4x64xf32>
 }
+
+// -----
+
+// A transpose fuses like an element-wise op: a projection's f32 -> bf16
+// conversion and the head transpose after it become one loop nest that
+// writes the transposed bf16 tensor.
+// CHECK-LABEL: func.func @convert_then_transpose
+// CHECK:         linalg.generic {indexing_maps = [#{{.+}}, #{{.+}}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%arg0 : tensor<2x3x4x16xf32>) outs(%{{.+}} : tensor<2x4x3x16xbf16>)
+// CHECK:           arith.truncf
+// CHECK-NOT:     linalg.transpose
+// CHECK-NOT:     linalg.generic
+func.func @convert_then_transpose(%x: tensor<2x3x4x16xf32>) -> tensor<2x4x3x16xbf16> {
+  %e = tensor.empty() : tensor<2x3x4x16xbf16>
+  %b = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%x : tensor<2x3x4x16xf32>) outs(%e : tensor<2x3x4x16xbf16>) {
+  ^bb0(%in: f32, %o: bf16):
+    %t = arith.truncf %in : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<2x3x4x16xbf16>
+  %e2 = tensor.empty() : tensor<2x4x3x16xbf16>
+  %y = linalg.transpose ins(%b : tensor<2x3x4x16xbf16>) outs(%e2 : tensor<2x4x3x16xbf16>) permutation = [0, 2, 1, 3]
+  return %y : tensor<2x4x3x16xbf16>
+}

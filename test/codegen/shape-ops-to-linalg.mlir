@@ -524,3 +524,18 @@ func.func @pad_reflect(%x: tensor<?x4xf32>, %p: tensor<4xi64>, %v: tensor<f32>) 
   %0 = tessel.pad %x, %p, %v {mode = "reflect"} : (tensor<?x4xf32>, tensor<4xi64>, tensor<f32>) -> tensor<?x?xf32>
   return %0 : tensor<?x?xf32>
 }
+
+// -----
+
+// A known positive entry makes a dim the declared type leaves dynamic
+// static: the heads split off with expand_shape (which fusion sees
+// through), cast back to the declared type; no tensor.reshape.
+// CHECK-LABEL: func.func @reshape_known_heads
+// CHECK-NOT:     tensor.reshape
+// CHECK:         %[[E:.+]] = tensor.expand_shape %arg0 {{\[}}[0], [1], [2, 3]] output_shape [%{{.+}}, %{{.+}}, 4, 16] : tensor<?x?x64xf32> into tensor<?x?x4x16xf32>
+// CHECK:         tensor.cast %[[E]] : tensor<?x?x4x16xf32> to tensor<?x?x?x16xf32>
+func.func @reshape_known_heads(%x: tensor<?x?x64xf32>) -> tensor<?x?x?x16xf32> {
+  %t = tessel.constant dense<[0, 0, 4, 16]> : tensor<4xi64>
+  %y = tessel.reshape %x, %t : (tensor<?x?x64xf32>, tensor<4xi64>) -> tensor<?x?x?x16xf32>
+  return %y : tensor<?x?x?x16xf32>
+}
