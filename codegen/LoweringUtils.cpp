@@ -443,38 +443,40 @@ bool isFillOf(Operation *op, Value buffer, function_ref<bool(Value)> isValue) {
 
 } // namespace
 
-Operation *mlir::tessel::constantInitOf(Operation *user, Value buffer,
-                                        function_ref<bool(Value)> isValue) {
-  for (Operation *prev = user->getPrevNode(); prev;
+/// The last op before `op` that touches `buffer`; with `skipCopiesOut`,
+/// copies that only read it do not count. Null if there is none.
+static Operation *lastToucher(Operation *op, Value buffer,
+                              bool skipCopiesOut) {
+  for (Operation *prev = op->getPrevNode(); prev;
        prev = prev->getPrevNode()) {
     if (!usesValue(prev, buffer))
       continue;
-    if (isFillOf(prev, buffer, isValue))
-      return prev;
     auto copy = dyn_cast<linalg::CopyOp>(prev);
-    if (!copy || copy.getOutputs().front() != buffer)
-      return nullptr;
-    // The source holds the constant when the copy reads it: the last op
-    // before the copy that touches it, other copies out of it aside, is the
-    // fill. (Later ops may reuse the source: bufferization hands the
-    // filled buffer to its last user in place.)
-    Value source = copy.getInputs().front();
-    if (!source.getDefiningOp<memref::AllocOp>())
-      return nullptr;
-    for (Operation *earlier = copy->getPrevNode(); earlier;
-         earlier = earlier->getPrevNode()) {
-      if (!usesValue(earlier, source))
-        continue;
-      if (isFillOf(earlier, source, isValue))
-        return prev;
-      auto read = dyn_cast<linalg::CopyOp>(earlier);
-      if (!read || read.getInputs().front() != source ||
-          read.getOutputs().front() == source)
-        return nullptr;
-    }
-    return nullptr;
+    if (skipCopiesOut && copy && copy.getInputs().front() == buffer &&
+        copy.getOutputs().front() != buffer)
+      continue;
+    return prev;
   }
   return nullptr;
+}
+
+Operation *mlir::tessel::constantInitOf(Operation *user, Value buffer,
+                                        function_ref<bool(Value)> isValue) {
+  Operation *last = lastToucher(user, buffer, /*skipCopiesOut=*/false);
+  if (isFillOf(last, buffer, isValue))
+    return last;
+  auto copy = dyn_cast_or_null<linalg::CopyOp>(last);
+  if (!copy || copy.getOutputs().front() != buffer)
+    return nullptr;
+  // The source holds the constant when the copy reads it: the last op
+  // before the copy that touches it, other copies out of it aside, is the
+  // fill. (Later ops may reuse the source: bufferization hands the filled
+  // buffer to its last user in place.)
+  Value source = copy.getInputs().front();
+  if (!source.getDefiningOp<memref::AllocOp>())
+    return nullptr;
+  Operation *writer = lastToucher(copy, source, /*skipCopiesOut=*/true);
+  return isFillOf(writer, source, isValue) ? copy : nullptr;
 }
 
 void mlir::tessel::eraseConstantInit(Operation *init,
